@@ -46,6 +46,13 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest slot: after a silence, one message is presumed lost (etcd's FreeFirstOne). */
+  freeFirst(): void {
+    if (this.count === 0) return;
+    this.bytesInFlight -= this.sizes[this.head]!;
+    this.head++;
+  }
+
   reset(): void {
     this.lastIndexes.length = 0;
     this.sizes.length = 0;
@@ -72,6 +79,10 @@ export class Progress {
   probeSent = false;
   /** The commit index last sent to this follower. */
   sentCommit: Index = 0;
+  /** Match when the previous heartbeat response arrived: no movement since means a stall. */
+  matchAtLastHeartbeat = -1;
+  /** Send an append on the next flush even if it carries no entries (a stall probe). */
+  forceSend = false;
   /** The leader tick at which the newest acknowledged heartbeat was sent (leases). */
   ackedHeartbeatTick = -1;
   learner: boolean;

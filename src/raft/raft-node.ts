@@ -35,6 +35,8 @@ export const DEFAULT_MAX_UNCOMMITTED_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_CATCH_UP_MARGIN_ENTRIES = 1000;
 /** Ticks of clock drift a lease tolerates between replicas (thesis §6.4.1). */
 export const DEFAULT_LEASE_DRIFT_TICKS = 1;
+/** Context of the heartbeat by which an idle leader puts its followers to sleep. */
+export const QUIESCE_CONTEXT = 'quiesce';
 /** Bytes of committed entries handed out per Ready: bounds one apply batch. */
 const MAX_APPLY_BYTES_PER_READY = 64 * 1024 * 1024;
 /** Inflight bytes per follower, beyond the message count. */
@@ -76,6 +78,7 @@ export class RaftNode {
   private readonly maxUncommittedBytes: number;
   private readonly catchUpMarginEntries: number;
   private readonly leaseTicks: number;
+  private readonly quiesceAfterTicks: number;
 
   private readonly log: RaftLog;
   private term: Term = 0;
@@ -91,6 +94,10 @@ export class RaftNode {
   private randomizedElectionTimeout = 0;
   /** Ticks since this node started: the leader's clock for leases. */
   private tickCount = 0;
+  /** Idle: no heartbeats, no election timer, until a message, a proposal or wake(). */
+  private quiesced = false;
+  /** Leader: ticks without proposals or reads (quiescence). */
+  private idleTicks = 0;
   private leadTransferee: NodeId = 0;
   /** Index of the newest config entry in the log not yet handed out for apply. */
   private pendingConfigIndex: Index = 0;
@@ -133,6 +140,10 @@ export class RaftNode {
     this.maxInflightMessages = config.maxInflightMessages ?? DEFAULT_MAX_INFLIGHT_MESSAGES;
     this.maxUncommittedBytes = config.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES;
     this.catchUpMarginEntries = config.catchUpMarginEntries ?? DEFAULT_CATCH_UP_MARGIN_ENTRIES;
+    this.quiesceAfterTicks = config.quiesceAfterTicks ?? 0;
+    if (!(Number.isSafeInteger(this.quiesceAfterTicks) && (this.quiesceAfterTicks === 0 || this.quiesceAfterTicks > this.electionTicks))) {
+      throw new RaftError('BAD_CONFIG', `quiesceAfterTicks must be 0 (off) or more than electionTicks, got ${this.quiesceAfterTicks}`);
+    }
 
     const { hardState, config: membership } = config.storage.initialState();
     this.log = new RaftLog(config.storage, hardState.commit, config.applied ?? 0);
@@ -156,6 +167,7 @@ export class RaftNode {
     invariant(Number.isSafeInteger(m.term) && m.term >= 0, 'message term must be a safe integer');
     if (m.to !== this.id || m.from === this.id || m.from <= 0) return;
     if (m.term === 0) return; // every message between replicas carries a term >= 1
+    if (this.quiesced && !(m.type === 'heartbeat' && m.context === QUIESCE_CONTEXT)) this.wake();
     if (m.term > this.term) {
       if (m.type === 'vote' || m.type === 'pre-vote') {
         // Thesis §9.6 / §4.2.3: a replica that heard from a leader within the minimum
@@ -189,6 +201,7 @@ export class RaftNode {
 
   propose(data: Uint8Array): { index: Index; term: Term } {
     this.checkCanPropose();
+    this.noteActivity();
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + data.length > this.maxUncommittedBytes) {
       throw new RaftError('PROPOSAL_DROPPED', `more than ${this.maxUncommittedBytes} bytes proposed and not committed`);
     }
@@ -206,6 +219,7 @@ export class RaftNode {
       throw new RaftError('CONFIG_CHANGE_REFUSED', `configuration change at ${this.pendingConfigIndex} is still in flight`);
     }
     this.validateConfigChange(change);
+    this.noteActivity();
     const result = this.appendOwnEntry('config', encodeConfigChange(change));
     this.pendingConfigIndex = result.index;
     return result;
@@ -221,6 +235,7 @@ export class RaftNode {
     if (to === this.id) return;
     if (!this.config.voters.includes(to)) throw new RaftError('TRANSFER_REFUSED', `node ${to} is not a voter`);
     if (this.leadTransferee === to) return;
+    this.noteActivity();
     this.leadTransferee = to;
     // Thesis §3.10: the transfer must complete within an election timeout.
     this.electionElapsed = 0;
@@ -231,7 +246,24 @@ export class RaftNode {
 
   readIndex(context: string): void {
     if (this.role !== 'leader') throw new NotLeaderError(this.leader);
+    this.noteActivity();
     this.readQueue.push(context);
+  }
+
+  /**
+   * Leaves quiescence. A host calls this on followers when it suspects the leader's
+   * process (its connection dropped or it stopped answering host-level heartbeats),
+   * since a quiesced follower's election timer does not run.
+   */
+  wake(): void {
+    if (!this.quiesced) return;
+    this.quiesced = false;
+    this.idleTicks = 0;
+    this.electionElapsed = 0;
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = true;
+      this.heartbeatElapsed = this.heartbeatTicks;
+    }
   }
 
   reportUnreachable(peer: NodeId): void {
@@ -257,7 +289,9 @@ export class RaftNode {
       this.readStates.length > 0 ||
       this.log.hasUnstable() ||
       this.log.committed > this.applying ||
-      !sameHardState(this.hardState(), this.prevHardState) ||
+      this.term !== this.prevHardState.term ||
+      this.vote !== this.prevHardState.vote ||
+      this.log.committed !== this.prevHardState.commit ||
       (this.role === 'leader' && (this.replicationDirty || (this.readQueue.length > 0 && this.committedInCurrentTerm())))
     );
   }
@@ -336,6 +370,7 @@ export class RaftNode {
       lastIndex: this.log.lastIndex(),
       config: this.config,
       leadTransferee: this.leadTransferee,
+      quiesced: this.quiesced,
       progress,
     };
   }
@@ -409,11 +444,14 @@ export class RaftNode {
     this.readRounds = [];
     this.uncommittedBytes = 0;
     this.replicationDirty = false;
+    this.quiesced = false;
+    this.idleTicks = 0;
   }
 
   // ---------------------------------------------------------------- ticks
 
   private tickElection(): void {
+    if (this.quiesced) return;
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
@@ -422,6 +460,9 @@ export class RaftNode {
   }
 
   private tickLeader(): void {
+    if (this.quiesced) return;
+    this.idleTicks++;
+    if (this.maybeQuiesce()) return;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.electionTicks) {
@@ -613,6 +654,10 @@ export class RaftNode {
   private handleHeartbeat(m: Message): void {
     // The leader sends min(match, commit), which our log is known to hold.
     this.log.commitTo(m.commit);
+    if (m.context === QUIESCE_CONTEXT) {
+      this.quiesced = true;
+      return;
+    }
     this.send(
       newMessage({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.term, index: m.index, context: m.context }),
     );
@@ -682,8 +727,17 @@ export class RaftNode {
     pr.recentActive = true;
     pr.probeSent = false;
     if (m.index > pr.ackedHeartbeatTick) pr.ackedHeartbeatTick = m.index;
-    if (pr.match < this.log.lastIndex() || pr.sentCommit < this.log.committed) this.replicationDirty = true;
-    if (m.context !== '' && this.config.voters.includes(m.from)) this.ackReadRound(m.context, m.from);
+    // §5.3: the leader retries until every follower stores every entry. A follower that
+    // made no progress over a heartbeat interval may have lost an append: free a slot of
+    // a full window and send from `next` even if empty, so a mismatch is found and fixed.
+    const lastIndex = this.log.lastIndex();
+    if (pr.match < lastIndex && pr.match === pr.matchAtLastHeartbeat) {
+      if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
+      pr.forceSend = true;
+    }
+    pr.matchAtLastHeartbeat = pr.match;
+    if (pr.match < lastIndex || pr.sentCommit < this.log.committed) this.replicationDirty = true;
+    if (m.context !== '' && m.context !== QUIESCE_CONTEXT && this.config.voters.includes(m.from)) this.ackReadRound(m.context, m.from);
   }
 
   /** §5.3/§5.4.2: commit the highest index on a majority, if it is of the current term. */
@@ -701,7 +755,8 @@ export class RaftNode {
     this.replicationDirty = false;
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      this.maybeSendAppend(id, pr, pr.sentCommit < this.log.committed);
+      this.maybeSendAppend(id, pr, pr.forceSend || pr.sentCommit < this.log.committed);
+      pr.forceSend = false;
       while (pr.state === 'replicate' && !pr.isPaused() && pr.next <= this.log.lastIndex()) {
         if (!this.maybeSendAppend(id, pr, false)) break;
       }
@@ -791,7 +846,7 @@ export class RaftNode {
    * will vote for another candidate before T + electionTicks of their clocks.
    */
   private leaseValid(): boolean {
-    if (!this.checkQuorum || this.leadTransferee !== 0) return false;
+    if (!this.checkQuorum || this.leadTransferee !== 0 || this.quiesced) return false;
     const sentTicks = this.config.voters.map((id) => (id === this.id ? this.tickCount : (this.progress.get(id)?.ackedHeartbeatTick ?? -1)));
     sentTicks.sort((a, b) => b - a);
     const quorumTick = sentTicks[majority(sentTicks.length) - 1]!;
@@ -910,6 +965,33 @@ export class RaftNode {
     if (snapshot !== null) return 0;
     if (entries.length > 0) return entries[0]!.index - 1;
     return this.log.lastIndex();
+  }
+
+  private noteActivity(): void {
+    this.idleTicks = 0;
+    if (this.quiesced) this.wake();
+  }
+
+  /**
+   * An idle leader whose followers hold its whole log and commit index stops sending
+   * heartbeats, and tells them to stop their election timers: thousands of idle groups
+   * then cost almost nothing. Lease reads are not served while quiesced (no fresh acks).
+   */
+  private maybeQuiesce(): boolean {
+    if (this.quiesceAfterTicks === 0 || this.idleTicks < this.quiesceAfterTicks) return false;
+    if (this.leadTransferee !== 0 || this.readRounds.length > 0 || this.readQueue.length > 0) return false;
+    const lastIndex = this.log.lastIndex();
+    if (this.log.committed !== lastIndex) return false;
+    for (const [id, pr] of this.progress) {
+      if (id !== this.id && (pr.match !== lastIndex || !pr.recentActive)) return false;
+    }
+    this.quiesced = true;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      this.send(newMessage({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: this.log.committed, index: this.tickCount, context: QUIESCE_CONTEXT }));
+      pr.sentCommit = this.log.committed;
+    }
+    return true;
   }
 
   private hardState(): HardState {

@@ -164,6 +164,8 @@ export interface Status {
   readonly lastIndex: Index;
   readonly config: ConfigState;
   readonly leadTransferee: NodeId;
+  /** Idle and asleep (no heartbeats or election timer) until a message or wake(). */
+  readonly quiesced: boolean;
   /** Only on a leader: each other peer's progress. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
 }
@@ -203,6 +205,12 @@ export interface RaftConfig {
   readonly maxUncommittedBytes?: number; // default 64 MiB
   /** A learner is promoted only when within this many entries of the leader. */
   readonly catchUpMarginEntries?: number; // default 1000
+  /**
+   * An idle leader whose followers are caught up puts the group to sleep after this
+   * many ticks (0: never). The host must then wake() followers when it suspects the
+   * leader's process, since their election timers stop. Must exceed electionTicks.
+   */
+  readonly quiesceAfterTicks?: number; // default 0
   /** The applied index to start from (normally the snapshot's index). */
   readonly applied?: Index;
 }

@@ -4,18 +4,22 @@
  * MemoryLogStorage per node written exactly as the Ready contract says.
  */
 import { MemoryLogStorage } from '../../src/raft/memory-storage.ts';
+import { newMessage } from '../../src/raft/messages.ts';
 import { RaftNode } from '../../src/raft/raft-node.ts';
-import type { ConfigState, Entry, Message, NodeId, RaftConfig, Ready } from '../../src/raft/types.ts';
+import type { ConfigState, Entry, Message, NodeId, RaftConfig, ReadState, Ready } from '../../src/raft/types.ts';
 
+/**
+ * A seeded PRNG (mulberry32). Its first outputs are well spread even for small seeds
+ * (1, 2, 3...), so nodes seeded by their ids draw different election timeouts.
+ */
 export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0 || 1;
+  let a = seed >>> 0;
   return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -40,6 +44,15 @@ export class TestNetwork {
   /** Drop messages of these types. */
   readonly dropTypes = new Set<Message['type']>();
   readonly options: Options;
+  /** Read states each node's Readys carried, in order. */
+  readonly readStates = new Map<NodeId, ReadState[]>();
+  /** Every Ready handled, in order (for checks on hardState / mustSync / messages). */
+  readonly readies: { id: NodeId; ready: Ready }[] = [];
+  /**
+   * Applied to every message before delivery: return it (possibly rewritten) to deliver,
+   * or null to drop it (a test can stash it and deliver() it later).
+   */
+  transform: ((m: Message) => Message | null) | null = null;
   private queue: Message[] = [];
 
   constructor(ids: NodeId[], options: Options = {}) {
@@ -47,12 +60,26 @@ export class TestNetwork {
     for (const id of ids) this.addNode(id, makeStorage(ids));
   }
 
-  addNode(id: NodeId, storage: MemoryLogStorage): RaftNode {
-    const node = makeNode(id, storage, this.options);
+  addNode(id: NodeId, storage: MemoryLogStorage, options: Options = {}): RaftNode {
+    const node = makeNode(id, storage, { ...this.options, ...options });
     this.nodes.set(id, node);
     this.storages.set(id, storage);
     if (!this.applied.has(id)) this.applied.set(id, []);
+    if (!this.readStates.has(id)) this.readStates.set(id, []);
     return node;
+  }
+
+  /** Takes the messages queued for delivery (they will not be delivered by settle). */
+  takeQueued(): Message[] {
+    const q = this.queue;
+    this.queue = [];
+    return q;
+  }
+
+  /** Handles every pending Ready of one node, queueing its messages without delivering. */
+  flush(id: NodeId): void {
+    const node = this.node(id);
+    while (node.hasReady()) this.handleReady(id, node, node.ready());
   }
 
   node(id: NodeId): RaftNode {
@@ -79,6 +106,7 @@ export class TestNetwork {
   heal(): void {
     this.cut.clear();
     this.dropTypes.clear();
+    this.transform = null;
   }
 
   /** Processes every node's Ready and delivers messages until nothing moves. */
@@ -103,8 +131,10 @@ export class TestNetwork {
   }
 
   /** Delivers one message now (bypassing the queue). */
-  deliver(m: Message): void {
-    if (this.cut.has(`${m.from}-${m.to}`) || this.dropTypes.has(m.type)) return;
+  deliver(original: Message): void {
+    if (this.cut.has(`${original.from}-${original.to}`) || this.dropTypes.has(original.type)) return;
+    const m = this.transform === null ? original : this.transform(original);
+    if (m === null) return;
     const target = this.nodes.get(m.to);
     if (target === undefined) return;
     this.delivered.push(m);
@@ -137,6 +167,8 @@ export class TestNetwork {
 
   handleReady(id: NodeId, node: RaftNode, rd: Ready): void {
     const storage = this.storages.get(id)!;
+    this.readies.push({ id, ready: rd });
+    for (const rs of rd.readStates) this.readStates.get(id)!.push(rs);
     if (rd.snapshot !== null) storage.applySnapshot(rd.snapshot);
     storage.append(rd.entries);
     if (rd.hardState !== null) storage.setHardState(rd.hardState);
@@ -163,3 +195,65 @@ export class TestNetwork {
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+// ---------------------------------------------------------------- driving one node by hand
+
+/** Paper-only settings: no PreVote / CheckQuorum, so the §5 rules show unaltered. */
+export const CLASSIC: Options = { preVote: false, checkQuorum: false };
+
+export const EMPTY = new Uint8Array(0);
+
+export function entry(index: number, term: number, data = '', type: Entry['type'] = 'normal'): Entry {
+  return { index, term, type, data: new TextEncoder().encode(data) };
+}
+
+/** Entries from..from+terms.length-1 with the given terms. */
+export function entriesWithTerms(terms: number[], from = 1): Entry[] {
+  return terms.map((t, k) => entry(from + k, t, `e${from + k}`));
+}
+
+export interface Driven {
+  readonly node: RaftNode;
+  readonly storage: MemoryLogStorage;
+}
+
+/** A node whose durable log holds entries with `logTerms` and whose hard state has `term`. */
+export function driven(id: NodeId, voters: NodeId[], options: Options = CLASSIC, logTerms: number[] = [], term = 0, seed = id): Driven {
+  const storage = new MemoryLogStorage({ voters, learners: [], epoch: 0 });
+  storage.append(entriesWithTerms(logTerms));
+  storage.setHardState({ term: Math.max(term, ...logTerms, 0), vote: 0, commit: 0 });
+  return { node: makeNode(id, storage, options, seed), storage };
+}
+
+/** Persists a Ready (steps 1–3 of the contract) without advancing. */
+export function persist(storage: MemoryLogStorage, rd: Ready): void {
+  if (rd.snapshot !== null) storage.applySnapshot(rd.snapshot);
+  storage.append(rd.entries);
+  if (rd.hardState !== null) storage.setHardState(rd.hardState);
+}
+
+/** Handles every pending Ready (persist, advance) and returns them. */
+export function drain(d: Driven): Ready[] {
+  const out: Ready[] = [];
+  while (d.node.hasReady()) {
+    const rd = d.node.ready();
+    persist(d.storage, rd);
+    d.node.advance(rd);
+    out.push(rd);
+  }
+  return out;
+}
+
+/** Messages of all pending Readys (handled as in drain). */
+export function drainMessages(d: Driven): Message[] {
+  return drain(d).flatMap((rd) => rd.messages);
+}
+
+export const msg = newMessage;
+
+/** Terms of a storage's entries from firstIndex to lastIndex. */
+export function storedTerms(storage: MemoryLogStorage): number[] {
+  const out: number[] = [];
+  for (let i = storage.firstIndex(); i <= storage.lastIndex(); i++) out.push(storage.term(i));
+  return out;
+}
