@@ -2,19 +2,21 @@ import type { Message } from './types.ts';
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-/** A message with every field not given set to its zero value. */
+/** A message with every field not given set to its zero value (fields listed: V8 is slow at spreads here). */
 export function newMessage(fields: Partial<Message> & Pick<Message, 'type' | 'from' | 'to'>): Message {
   return {
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: EMPTY,
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-    snapshot: null,
-    context: '',
-    ...fields,
+    type: fields.type,
+    from: fields.from,
+    to: fields.to,
+    term: fields.term ?? 0,
+    logTerm: fields.logTerm ?? 0,
+    index: fields.index ?? 0,
+    entries: fields.entries ?? EMPTY,
+    commit: fields.commit ?? 0,
+    reject: fields.reject ?? false,
+    rejectHint: fields.rejectHint ?? 0,
+    snapshot: fields.snapshot ?? null,
+    context: fields.context ?? '',
   };
 }
 

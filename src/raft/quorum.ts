@@ -10,9 +10,17 @@ export function majority(voters: number): number {
  * majority()-th largest match index. `match` returns 0 for unknown voters.
  */
 export function committedIndex(voters: readonly NodeId[], match: (id: NodeId) => Index): Index {
-  if (voters.length === 0) return 0;
-  const values = voters.map(match).sort((a, b) => b - a);
-  return values[majority(voters.length) - 1]!;
+  const n = voters.length;
+  if (n === 0) return 0;
+  if (n === 3) {
+    // The common case without allocating: the median of three.
+    const a = match(voters[0]!);
+    const b = match(voters[1]!);
+    const c = match(voters[2]!);
+    return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+  }
+  const values = voters.map(match).sort((x, y) => y - x);
+  return values[majority(n) - 1]!;
 }
 
 export type VoteOutcome = 'won' | 'lost' | 'pending';
