@@ -19,7 +19,9 @@ export class RaftLog {
   constructor(storage: LogStorage, committed: Index, applied: Index) {
     this.storage = storage;
     this.unstableOffset = storage.lastIndex() + 1;
-    const snapshotIndex = storage.firstIndex() - 1;
+    // Entries may be kept below the snapshot (compact(j) with j < snapshot index), but the
+    // state machine restarts from the snapshot, so nothing at or below it is re-applied.
+    const snapshotIndex = storage.snapshot().metadata.index;
     this.committed = Math.max(committed, snapshotIndex);
     this.applied = Math.max(applied, snapshotIndex);
     invariant(this.committed <= this.lastIndex(), () => `commit ${this.committed} beyond last index ${this.lastIndex()}`);

@@ -152,7 +152,8 @@ export class RaftNode {
     this.config = membership;
     this.prevHardState = hardState;
     this.applying = this.log.applied;
-    this.replayAppliedConfigChanges(config.storage.firstIndex(), this.log.applied);
+    // The storage's config is the snapshot's: replay only the changes applied after it.
+    this.replayAppliedConfigChanges(config.storage.snapshot().metadata.index + 1, this.log.applied);
     this.becomeFollower(this.term, 0);
   }
 

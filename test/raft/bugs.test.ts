@@ -475,3 +475,30 @@ describe('bugs real engines shipped', () => {
 
 
 
+
+describe('restart with entries kept below the snapshot', () => {
+  it('neither re-applies entries covered by the snapshot nor counts their config changes twice', async () => {
+    const { MemoryLogStorage } = await import('../../src/raft/memory-storage.ts');
+    const { RaftNode } = await import('../../src/raft/raft-node.ts');
+    const { encodeConfigChange } = await import('../../src/raft/config-codec.ts');
+    const storage = new MemoryLogStorage({ voters: [1], learners: [], epoch: 0 });
+    const data = (s: string) => new TextEncoder().encode(s);
+    storage.append([
+      { term: 1, index: 1, type: 'normal', data: new Uint8Array(0) },
+      { term: 1, index: 2, type: 'config', data: encodeConfigChange({ type: 'add-learner', node: 2 }) },
+      { term: 1, index: 3, type: 'normal', data: data('a') },
+      { term: 1, index: 4, type: 'normal', data: data('b') },
+    ]);
+    storage.setHardState({ term: 1, vote: 1, commit: 4 });
+    // The state machine snapshotted at 3 (config then: learner 2, epoch 1), keeping entries from 2 on.
+    storage.createSnapshot(3, { voters: [1], learners: [2], epoch: 1 }, data('state@3'));
+    storage.compact(1);
+    expect(storage.firstIndex()).toBe(2);
+    const node = new RaftNode({ id: 1, storage, random: () => 0.5 });
+    expect(node.status().applied).toBe(3);
+    const rd = node.ready();
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([4]);
+    node.advance(rd);
+    expect(node.status().config).toEqual({ voters: [1], learners: [2], epoch: 1 });
+  });
+});

@@ -1,0 +1,10 @@
+export { RaftHost } from './raft-host.ts';
+export type { GroupStatus, HostStats, RequestOptions } from './raft-host.ts';
+export type { ProposalOutcome } from './host-group.ts';
+export type { Clock, Envelope, SnapshotSource, SnapshotTarget, StateMachine, StateMachineFactory, Transport, TransportHandler } from './interfaces.ts';
+export { SYSTEM_CLOCK } from './interfaces.ts';
+export { HostError, OverloadError, RequestTimeoutError } from './host-errors.ts';
+export type { HostErrorCode } from './host-errors.ts';
+export type { HostEventMap, HostEventName } from './host-events.ts';
+export * from './host-options.ts';
+export { InMemoryHub, InMemoryTransport } from './in-memory-transport.ts';
