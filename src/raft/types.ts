@@ -124,7 +124,10 @@ export interface ReadState {
  * 1. persist `snapshot` (if any), then `entries` (they may overwrite a suffix starting
  *    at entries[0].index), then `hardState` (if any) — atomically and durably when
  *    `mustSync`;
- * 2. send `messages` (only after step 1: votes and acknowledgements depend on it);
+ * 2. send `messages` (only after step 1: votes and acknowledgements depend on it; a
+ *    leader whose term and vote are already durable may send its appends while its own
+ *    entries are being written, §10.2.1 of the thesis, since it counts its own copy only
+ *    on advance());
  * 3. install `snapshot` into the state machine, then apply `committedEntries` in order;
  * 4. call `advance(ready)`.
  */
