@@ -8,7 +8,10 @@
 import { Reporter, type Suite } from './harness.ts';
 
 const SUITES: Readonly<Record<string, () => Promise<{ default: Suite }>>> = {
+  lookup: () => import('./lookup.ts'),
+  memory: () => import('./memory.ts'),
   raft: () => import('./raft.ts'),
+  snapshot: () => import('./snapshot.ts'),
 };
 
 const USAGE = `usage: npm run bench -- <${[...Object.keys(SUITES), 'all'].join('|')}> [--json] [--quick] [--<size>=N ...] (--help lists sizes)`;

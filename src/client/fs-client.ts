@@ -1,0 +1,319 @@
+/**
+ * The file-system operations a FUSE client performs, each making the same RPCs in the
+ * same order as CurveFS's client (curvefs/src/client: FuseClient, InodeWrapper,
+ * RenameOperator), so that a metaserver sees what a CurveFS client would send. The
+ * sequence is written above each operation. One deadline covers all the RPCs of an
+ * operation.
+ *
+ * Link counts (curve-facts.md): CreateDentry / DeleteDentry with `type` set make the
+ * server change the parent's nlink for a subdirectory; the child's own nlink is the
+ * client's (UpdateInode), read from a GetInode just before, as CurveFS's InodeWrapper
+ * does (CurveFS serves that GetInode from its inode cache when it can; this client has
+ * no cache, so it always asks).
+ */
+
+import { FsFileType, ManageInodeType, type Dentry, type Inode, type InodeAttr, type Time } from '../proto/index.ts';
+import { FsError, isMetaError } from './client-errors.ts';
+import { FsCalls, S_IFMT, modeOf, routedTo, type InodeChanges } from './fs-calls.ts';
+import { renameEntry, type AtomicRenameCall, type RenameTxCommit } from './fs-rename.ts';
+import type { CallOptions, MetaServerClient } from './meta-server-client.ts';
+
+/** The root directory's inode id (wire.md). */
+export const ROOT_INODE_ID = 1;
+
+/**
+ * Entries per ListDentry page in readdir: 4096 entries of names up to 255 bytes stay
+ * near 1.2 MiB, well under gRPC's default 4 MiB message limit.
+ */
+export const DEFAULT_LIST_PAGE_SIZE = 4_096;
+
+export interface FsClientOptions {
+  readonly client: MetaServerClient;
+  readonly fsId: number;
+  /** Wall-clock time for the times the client sets (creation, ctime). Default: the system clock. */
+  readonly now?: () => Time;
+  readonly listPageSize?: number;
+  /** SEAM(metaraft-rename): metaraft's own one-call rename, when the service offers it (see fs-rename.ts). */
+  readonly atomicRename?: AtomicRenameCall;
+  /** The coordinator's commit of a prepared rename transaction (CurveFS: the MDS's CommitTx); none by default. */
+  readonly commitRenameTx?: RenameTxCommit;
+}
+
+export interface NodeAttributes {
+  /** Permission bits; the file-type bits are set from the operation. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly rdev?: number;
+}
+
+/** What setattr may change. */
+export interface AttributeChanges {
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly length?: number;
+  readonly atime?: Time;
+  readonly mtime?: Time;
+}
+
+export interface DirectoryPage {
+  readonly entries: readonly Dentry[];
+  /** Pass as `last` to read the next page. */
+  readonly last: string | undefined;
+  /** True when the directory has no entries after this page. */
+  readonly done: boolean;
+}
+
+export interface DirectoryPlusPage {
+  readonly entries: readonly { readonly dentry: Dentry; readonly attr?: InodeAttr }[];
+  readonly last: string | undefined;
+  readonly done: boolean;
+}
+
+export function systemTime(): Time {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+}
+
+export class FsClient {
+  readonly fsId: number;
+  readonly calls: FsCalls;
+  private readonly now: () => Time;
+  private readonly listPageSize: number;
+
+  constructor(private readonly options: FsClientOptions) {
+    this.fsId = options.fsId;
+    this.calls = new FsCalls(options.client, options.fsId);
+    this.now = options.now ?? systemTime;
+    this.listPageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
+    if (!Number.isSafeInteger(this.listPageSize) || this.listPageSize < 1) throw new RangeError('listPageSize must be a positive integer');
+  }
+
+  private get client(): MetaServerClient {
+    return this.options.client;
+  }
+
+  private opOptions(): CallOptions {
+    return { deadlineMs: this.client.deadline() };
+  }
+
+  /**
+   * Creates the root directory (inode 1) and the recycle directory (inode 2), as the MDS
+   * does when a file system is created: CreateRootInode, then CreateManageInode
+   * (TYPE_RECYCLE). INODE_EXIST counts as done, so this may be repeated.
+   */
+  async initRoot(attributes: NodeAttributes): Promise<void> {
+    const options = this.opOptions();
+    const partition = this.calls.inodePartition(ROOT_INODE_ID);
+    const fields = { ...routedTo(partition), fsId: this.fsId, uid: attributes.uid, gid: attributes.gid };
+    for (const step of [
+      () => this.client.createRootInode({ ...fields, mode: modeOf(FsFileType.TYPE_DIRECTORY, attributes.mode), create: this.now() }, options),
+      () => this.client.createManageInode({ ...fields, mode: modeOf(FsFileType.TYPE_DIRECTORY, attributes.mode), manageType: ManageInodeType.TYPE_RECYCLE }, options),
+    ]) {
+      try {
+        await step();
+      } catch (error) {
+        if (!isMetaError(error, 'INODE_EXIST')) throw error;
+      }
+    }
+  }
+
+  /**
+   * mkdir (FuseOpMkDir → MakeNode): CreateInode (directory) in the placed partition;
+   * CreateDentry (type directory) in the parent's partition, the server adding 1 to the
+   * parent's nlink; if CreateDentry fails, DeleteInode of the new inode.
+   */
+  mkdir(parent: number, name: string, attributes: NodeAttributes): Promise<Inode> {
+    return this.makeNode(parent, name, FsFileType.TYPE_DIRECTORY, attributes);
+  }
+
+  /** create / mknod (FuseOpCreate → MakeNode): CreateInode (file); CreateDentry (type file); DeleteInode if that fails. */
+  create(parent: number, name: string, attributes: NodeAttributes): Promise<Inode> {
+    return this.makeNode(parent, name, FsFileType.TYPE_FILE, attributes);
+  }
+
+  /**
+   * symlink (FuseOpSymlink): CreateInode (symlink, `symlink` = target, length = its
+   * bytes, mode 0777); CreateDentry (type symlink); DeleteInode if that fails.
+   */
+  symlink(parent: number, name: string, target: string, attributes: Omit<NodeAttributes, 'mode'>): Promise<Inode> {
+    return this.makeNode(parent, name, FsFileType.TYPE_SYM_LINK, { ...attributes, mode: 0o777 }, target);
+  }
+
+  /** lookup (FuseOpLookup): GetDentry in the parent's partition; GetInode of its inode. */
+  async lookup(parent: number, name: string): Promise<Inode> {
+    const options = this.opOptions();
+    const dentry = await this.calls.getDentry(parent, name, options);
+    return this.calls.getInode(dentry.inodeId, options);
+  }
+
+  /** getattr (FuseOpGetAttr): GetInode. */
+  getattr(inodeId: number): Promise<Inode> {
+    return this.calls.getInode(inodeId, this.opOptions());
+  }
+
+  /**
+   * setattr (FuseOpSetAttr): GetInode; UpdateInode with the changed fields and ctime :=
+   * now. Only changed fields are sent (CurveFS sends the whole attribute set, nlink
+   * included, which races with concurrent link/unlink). Returns the inode as updated.
+   */
+  async setattr(inodeId: number, changes: AttributeChanges): Promise<Inode> {
+    const options = this.opOptions();
+    const inode = await this.calls.getInode(inodeId, options);
+    const ctime = this.now();
+    const update: InodeChanges = {
+      ...(changes.mode === undefined ? {} : { mode: (inode.mode & S_IFMT) | (changes.mode & ~S_IFMT) }),
+      ...(changes.uid === undefined ? {} : { uid: changes.uid }),
+      ...(changes.gid === undefined ? {} : { gid: changes.gid }),
+      ...(changes.length === undefined ? {} : { length: changes.length }),
+      ...(changes.atime === undefined ? {} : { atime: changes.atime.sec, atime_ns: changes.atime.nsec }),
+      ...(changes.mtime === undefined ? {} : { mtime: changes.mtime.sec, mtime_ns: changes.mtime.nsec }),
+      ctime: ctime.sec,
+      ctime_ns: ctime.nsec,
+    };
+    await this.calls.updateInode(inodeId, update, options);
+    return { ...inode, ...update } as Inode;
+  }
+
+  /**
+   * One page of a directory (FuseOpReadDir): ListDentry in the directory's partition,
+   * names after `last` (exclusive), at most `count`.
+   */
+  async readdirPage(dirInodeId: number, page: { last?: string; count?: number } = {}): Promise<DirectoryPage> {
+    const count = page.count ?? this.listPageSize;
+    const entries = await this.calls.listDentry(dirInodeId, { ...(page.last === undefined ? {} : { last: page.last }), count }, this.opOptions());
+    const last = entries.length > 0 ? entries[entries.length - 1]!.name : page.last;
+    return { entries, last, done: entries.length < count };
+  }
+
+  /**
+   * Every entry of a directory in name order (FuseOpReadDir): ListDentry pages of
+   * `pageSize`, each starting after the last name of the one before, until a page comes
+   * back short (as CurveFS's DentryCacheManager::ListDentry loops).
+   */
+  async *readdir(dirInodeId: number, pageSize = this.listPageSize): AsyncGenerator<Dentry> {
+    let last: string | undefined;
+    for (;;) {
+      const page = await this.readdirPage(dirInodeId, { ...(last === undefined ? {} : { last }), count: pageSize });
+      yield* page.entries;
+      if (page.done) return;
+      last = page.last;
+    }
+  }
+
+  /**
+   * One page of a directory with each entry's attributes (FuseOpReadDirPlus): ListDentry
+   * as readdirPage, then BatchGetInodeAttr once per partition holding the entries'
+   * inodes. An entry whose inode is gone meanwhile comes back without `attr`.
+   */
+  async readdirPlusPage(dirInodeId: number, page: { last?: string; count?: number } = {}): Promise<DirectoryPlusPage> {
+    const listed = await this.readdirPage(dirInodeId, page);
+    const attributes = await this.calls.batchGetInodeAttr(
+      listed.entries.map((entry) => entry.inodeId),
+      this.opOptions(),
+    );
+    const entries = listed.entries.map((dentry) => {
+      const attr = attributes.get(dentry.inodeId);
+      return attr === undefined ? { dentry } : { dentry, attr };
+    });
+    return { entries, last: listed.last, done: listed.done };
+  }
+
+  /**
+   * unlink (FuseOpUnlink → RemoveNode): GetDentry; DeleteDentry (with the entry's type);
+   * GetInode of the child; UpdateInode of the child with nlink − 1, its parent list
+   * without this parent and ctime := now (InodeWrapper::UnLink). At nlink 0 the server
+   * sets dtime and puts the inode in its trash.
+   */
+  async unlink(parent: number, name: string): Promise<void> {
+    const options = this.opOptions();
+    const dentry = await this.calls.getDentry(parent, name, options);
+    if (dentry.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `${name} is a directory`);
+    await this.calls.deleteDentry(parent, name, dentry.type, this.now(), options);
+    await this.unlinkInode(dentry.inodeId, parent, options);
+  }
+
+  /**
+   * rmdir (FuseOpRmDir → RemoveNode): GetDentry; ListDentry of the directory with count 1
+   * (an entry → NOT_EMPTY); DeleteDentry with type directory, the server taking 1 from
+   * the parent's nlink; GetInode; UpdateInode of the directory with nlink 0 (a directory
+   * at 2 drops straight to 0, InodeWrapper::UnLink), which puts it in the trash. CurveFS
+   * sends no DeleteInode: the trash reclaims it.
+   */
+  async rmdir(parent: number, name: string): Promise<void> {
+    const options = this.opOptions();
+    const dentry = await this.calls.getDentry(parent, name, options);
+    if (dentry.type !== undefined && dentry.type !== FsFileType.TYPE_DIRECTORY) throw new FsError('NOT_DIRECTORY', `${name} is not a directory`);
+    const children = await this.calls.listDentry(dentry.inodeId, { count: 1 }, options);
+    if (children.length > 0) throw new FsError('NOT_EMPTY', `${name} is not empty`);
+    await this.calls.deleteDentry(parent, name, FsFileType.TYPE_DIRECTORY, this.now(), options);
+    await this.unlinkInode(dentry.inodeId, parent, options);
+  }
+
+  /**
+   * link (FuseOpLink): GetInode (a directory → IS_DIRECTORY); UpdateInode with nlink + 1,
+   * the new parent appended to its parent list and ctime := now (InodeWrapper::Link);
+   * CreateDentry under the new parent. If CreateDentry fails, UpdateInode puts nlink and
+   * the parent list back. Returns the inode as updated.
+   */
+  async link(inodeId: number, newParent: number, newName: string): Promise<Inode> {
+    const options = this.opOptions();
+    const inode = await this.calls.getInode(inodeId, options);
+    if (inode.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `inode ${inodeId} is a directory`);
+    const time = this.now();
+    const linked = { nlink: inode.nlink + 1, parent: [...inode.parent, newParent], ctime: time.sec, ctime_ns: time.nsec };
+    await this.calls.updateInode(inodeId, linked, options);
+    try {
+      await this.calls.createDentry(newParent, newName, inodeId, inode.type, time, options);
+    } catch (error) {
+      await this.calls.updateInode(inodeId, { nlink: inode.nlink, parent: inode.parent }, options).catch(() => undefined);
+      throw error;
+    }
+    return { ...inode, ...linked };
+  }
+
+  /**
+   * rename (FuseOpRename → RenameOperator); the sequence is in fs-rename.ts. Source and
+   * destination parents must live in one partition (or, with `atomicRename`, in one
+   * copyset); otherwise FsError CROSS_PARTITION.
+   */
+  rename(srcParent: number, srcName: string, dstParent: number, dstName: string): Promise<void> {
+    return renameEntry(
+      { calls: this.calls, now: this.now, atomicRename: this.options.atomicRename, commitRenameTx: this.options.commitRenameTx },
+      { srcParent, srcName, dstParent, dstName },
+      this.opOptions(),
+    );
+  }
+
+  /** CreateInode, then CreateDentry; DeleteInode of the new inode if the entry cannot be made (CurveFS's MakeNode). */
+  private async makeNode(parent: number, name: string, type: FsFileType, attributes: NodeAttributes, symlink?: string): Promise<Inode> {
+    const options = this.opOptions();
+    const time = this.now();
+    const inode = await this.calls.createInode(
+      {
+        type,
+        parent,
+        mode: attributes.mode,
+        uid: attributes.uid,
+        gid: attributes.gid,
+        ...(attributes.rdev === undefined ? {} : { rdev: attributes.rdev }),
+        ...(symlink === undefined ? {} : { symlink, length: Buffer.byteLength(symlink) }),
+      },
+      time,
+      options,
+    );
+    try {
+      await this.calls.createDentry(parent, name, inode.inodeId, type, time, options);
+    } catch (error) {
+      await this.calls.deleteInode(inode.inodeId, options).catch(() => undefined);
+      throw error;
+    }
+    return inode;
+  }
+
+  /** InodeWrapper::UnLink: GetInode; UpdateInode with nlink − 1 (a directory at 2 → 0), the parent list without `parent`, ctime. */
+  private async unlinkInode(inodeId: number, parent: number, options: CallOptions): Promise<void> {
+    await this.calls.unlinkInode(inodeId, parent, this.now(), options);
+  }
+}

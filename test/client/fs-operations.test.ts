@@ -1,0 +1,300 @@
+/**
+ * The file-system operations end to end over real gRPC against fake copysets, checking
+ * the exact RPC sequence each makes (the fakes record every call, across copysets, in
+ * arrival order) and the resulting state.
+ *
+ * Layout: fs 1; copyset 1 holds partition 10 = inodes [0, 9] (root, recycle and only
+ * seven more ids: it fills up); copyset 2 holds partition 20 = [10, 999].
+ */
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  FsClient,
+  FsError,
+  GrpcPeerTransport,
+  MetaClientError,
+  MetaServerClient,
+  type AtomicRenameRequest,
+  type NodeAttributes,
+} from '../../src/client/index.ts';
+import { DentryFlag, FsFileType, type Time } from '../../src/proto/index.ts';
+import { Random } from '../../src/testing/random.ts';
+import { FakeCluster, type RecordedCall } from './fake-cluster.ts';
+
+const FS = 1;
+const ROOT = 1;
+const T: Time = { sec: 1_700_000_000, nsec: 123 };
+const ATTRS: NodeAttributes = { mode: 0o755, uid: 1000, gid: 100 };
+
+const calls: RecordedCall[] = [];
+let one: FakeCluster;
+let two: FakeCluster;
+let client: MetaServerClient;
+let fs: FsClient;
+
+beforeAll(async () => {
+  one = await FakeCluster.start(2, 1, 1, calls);
+  two = await FakeCluster.start(2, 1, 2, calls);
+  const random = new Random(11);
+  client = new MetaServerClient({
+    partitions: [...one.routes([one.partition(FS, 10, 0, 9)]), ...two.routes([two.partition(FS, 20, 10, 999)])],
+    transport: new GrpcPeerTransport(),
+    random: () => random.next(),
+    retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 },
+  });
+  fs = new FsClient({ client, fsId: FS, now: () => T, listPageSize: 3 });
+  await fs.initRoot(ATTRS);
+});
+
+afterAll(async () => {
+  client.close();
+  await one.stop();
+  await two.stop();
+});
+
+beforeEach(() => {
+  calls.length = 0;
+});
+
+/** The MetaServerService calls made, as `Method/partitionId` (leader look-ups left out). */
+function sequence(): string[] {
+  return calls
+    .filter((call) => call.method !== 'GetLeader')
+    .map((call) => `${call.method}/${call.request.partitionId ?? call.request.partition?.partitionId}`);
+}
+
+function requestsOf(method: string): Record<string, any>[] {
+  return calls.filter((call) => call.method === method).map((call) => call.request);
+}
+
+const inodeOf = (id: number) => (id < 10 ? one : two).state.inode(FS, id)!;
+
+describe('file-system operations: RPC sequences and effects', () => {
+  it('initRoot: CreateRootInode then CreateManageInode; again, INODE_EXIST counts as done', async () => {
+    await fs.initRoot(ATTRS);
+    expect(sequence()).toEqual(['CreateRootInode/10', 'CreateManageInode/10']);
+    expect(inodeOf(ROOT).nlink).toBe(2);
+    expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).toEqual(['.recycle']);
+  });
+
+  it('mkdir: CreateInode (dir) in the parent\'s partition, then CreateDentry with type set; the server bumps the parent\'s nlink', async () => {
+    const before = inodeOf(ROOT).nlink;
+    const dir = await fs.mkdir(ROOT, 'docs', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/10', 'CreateDentry/10']);
+    expect(dir.inodeId).toBe(3);
+    expect(dir.nlink).toBe(2);
+    expect(dir.mode).toBe(0o040755);
+    const [create] = requestsOf('CreateInode');
+    expect(create).toMatchObject({ type: FsFileType.TYPE_DIRECTORY, parent: ROOT, uid: 1000, gid: 100, create: T });
+    const [dentry] = requestsOf('CreateDentry');
+    expect(dentry!.dentry).toMatchObject({ fsId: FS, inodeId: 3, parentInodeId: ROOT, name: 'docs', type: FsFileType.TYPE_DIRECTORY });
+    expect(inodeOf(ROOT).nlink).toBe(before + 1);
+  });
+
+  it('create and symlink: CreateInode then CreateDentry (file flag set); lookup: GetDentry then GetInode', async () => {
+    const file = await fs.create(3, 'a.txt', { ...ATTRS, mode: 0o644 });
+    const link = await fs.symlink(3, 'to-a', 'a.txt', { uid: 0, gid: 0 });
+    expect(sequence()).toEqual(['CreateInode/10', 'CreateDentry/10', 'CreateInode/10', 'CreateDentry/10']);
+    expect(file.mode).toBe(0o100644);
+    expect(requestsOf('CreateDentry')[0]!.dentry.flag).toBe(DentryFlag.TYPE_FILE_FLAG);
+    expect(requestsOf('CreateInode')[1]).toMatchObject({ type: FsFileType.TYPE_SYM_LINK, symlink: 'a.txt', length: 5, mode: 0o120777 });
+    expect(link.symlink).toBe('a.txt');
+    calls.length = 0;
+    const found = await fs.lookup(3, 'a.txt');
+    expect(sequence()).toEqual(['GetDentry/10', 'GetInode/10']);
+    expect(found.inodeId).toBe(file.inodeId);
+    // Reads carry the highest appliedIndex seen from the copyset.
+    expect(requestsOf('GetInode')[0]!.appliedIndex).toBeGreaterThan(0);
+  });
+
+  it('lookup of a missing name: MetaClientError NOT_FOUND after one GetDentry', async () => {
+    const failure = await fs.lookup(3, 'nope').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MetaClientError);
+    expect((failure as MetaClientError).code).toBe('NOT_FOUND');
+    expect(sequence()).toEqual(['GetDentry/10']);
+  });
+
+  it('a full partition: PARTITION_ALLOC_ID_FAIL moves the create to the next partition, which later creates go to directly', async () => {
+    // Partition 10 holds ids up to 9; 3..5 are used, so four more fit.
+    for (const name of ['f6', 'f7', 'f8', 'f9']) await fs.create(ROOT, name, ATTRS);
+    calls.length = 0;
+    const spilled = await fs.create(ROOT, 'f10', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/10', 'CreateInode/20', 'CreateDentry/10']);
+    expect(spilled.inodeId).toBe(10);
+    calls.length = 0;
+    const next = await fs.create(ROOT, 'f11', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/20', 'CreateDentry/10']);
+    expect(next.inodeId).toBe(11);
+    calls.length = 0;
+    // The inode lives in copyset 2, its entry with the parent in copyset 1.
+    expect((await fs.lookup(ROOT, 'f11')).inodeId).toBe(11);
+    expect(sequence()).toEqual(['GetDentry/10', 'GetInode/20']);
+  });
+
+  it('readdir pages with last/count until a short page; readdirPage returns one page', async () => {
+    const names: string[] = [];
+    for await (const entry of fs.readdir(ROOT)) names.push(entry.name);
+    expect(names).toEqual(['.recycle', 'docs', 'f10', 'f11', 'f6', 'f7', 'f8', 'f9']);
+    const lists = requestsOf('ListDentry');
+    expect(lists.map((r) => [r.last, r.count])).toEqual([
+      [undefined, 3],
+      ['f10', 3],
+      ['f7', 3],
+    ]);
+    expect(sequence()).toEqual(['ListDentry/10', 'ListDentry/10', 'ListDentry/10']);
+    const page = await fs.readdirPage(ROOT, { last: 'f6', count: 2 });
+    expect(page.entries.map((d) => d.name)).toEqual(['f7', 'f8']);
+    expect(page).toMatchObject({ last: 'f8', done: false });
+    const tail = await fs.readdirPage(ROOT, { last: 'f8', count: 2 });
+    expect(tail).toMatchObject({ last: 'f9', done: true });
+  });
+
+  it('readdirPlusPage: ListDentry, then one BatchGetInodeAttr per partition holding the entries', async () => {
+    const page = await fs.readdirPlusPage(ROOT, { last: 'docs', count: 3 });
+    expect(page.entries.map((e) => e.dentry.name)).toEqual(['f10', 'f11', 'f6']);
+    expect(page.entries.map((e) => e.attr?.inodeId)).toEqual([10, 11, 6]);
+    expect(sequence()).toEqual(['ListDentry/10', 'BatchGetInodeAttr/10', 'BatchGetInodeAttr/20']);
+    expect(requestsOf('BatchGetInodeAttr').map((r) => r.inodeId)).toEqual([[6], [10, 11]]);
+  });
+
+  it('getattr: GetInode; setattr: GetInode then UpdateInode with the changed fields and ctime', async () => {
+    await fs.getattr(11);
+    expect(sequence()).toEqual(['GetInode/20']);
+    calls.length = 0;
+    const updated = await fs.setattr(11, { mode: 0o600, length: 4096 });
+    expect(sequence()).toEqual(['GetInode/20', 'UpdateInode/20']);
+    const [update] = requestsOf('UpdateInode');
+    expect(update).toMatchObject({ inodeId: 11, mode: 0o100600, length: 4096, ctime: T.sec, ctime_ns: T.nsec });
+    expect(update!.uid).toBeUndefined();
+    expect(update!.nlink).toBeUndefined();
+    expect(updated.mode).toBe(0o100600);
+    expect(inodeOf(11)).toMatchObject({ mode: 0o100600, length: 4096 });
+  });
+
+  it('link: GetInode, UpdateInode (nlink + 1, parent appended), CreateDentry; a directory is refused', async () => {
+    const linked = await fs.link(11, 3, 'hard');
+    expect(sequence()).toEqual(['GetInode/20', 'UpdateInode/20', 'CreateDentry/10']);
+    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
+    expect(linked.nlink).toBe(2);
+    expect(inodeOf(11)).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
+    calls.length = 0;
+    await expect(fs.link(3, ROOT, 'dirlink')).rejects.toMatchObject({ code: 'IS_DIRECTORY' });
+    expect(sequence()).toEqual(['GetInode/10']);
+  });
+
+  it('link onto a taken name: CreateDentry fails with DENTRY_EXIST and UpdateInode puts nlink back', async () => {
+    const failure = await fs.link(11, ROOT, 'f6').catch((error: unknown) => error);
+    expect((failure as MetaClientError).code).toBe('DENTRY_EXIST');
+    expect(sequence()).toEqual(['GetInode/20', 'UpdateInode/20', 'CreateDentry/10', 'UpdateInode/20']);
+    expect(inodeOf(11)).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
+  });
+
+  it('unlink: GetDentry, DeleteDentry (typed), GetInode, UpdateInode nlink − 1 on the child', async () => {
+    await fs.unlink(3, 'hard');
+    expect(sequence()).toEqual(['GetDentry/10', 'DeleteDentry/10', 'GetInode/20', 'UpdateInode/20']);
+    expect(requestsOf('DeleteDentry')[0]).toMatchObject({ parentInodeId: 3, name: 'hard', type: FsFileType.TYPE_FILE });
+    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 1, parent: [ROOT] });
+    calls.length = 0;
+    await fs.unlink(ROOT, 'f11');
+    expect(inodeOf(11).nlink).toBe(0); // the server's trash takes it from here
+    expect(inodeOf(11).dtime).toBeDefined();
+    await expect(fs.unlink(ROOT, 'docs')).rejects.toMatchObject({ code: 'IS_DIRECTORY' });
+  });
+
+  it('rmdir: a non-empty directory is refused after GetDentry and ListDentry(count 1)', async () => {
+    const failure = await fs.rmdir(ROOT, 'docs').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FsError);
+    expect((failure as FsError).code).toBe('NOT_EMPTY');
+    expect(sequence()).toEqual(['GetDentry/10', 'ListDentry/10']);
+    expect(requestsOf('ListDentry')[0]).toMatchObject({ dirInodeId: 3, count: 1 });
+    await expect(fs.rmdir(ROOT, 'f6')).rejects.toMatchObject({ code: 'NOT_DIRECTORY' });
+  });
+
+  it('rmdir of an empty directory: GetDentry, ListDentry, DeleteDentry (type dir), GetInode, UpdateInode nlink 0', async () => {
+    const empty = await fs.mkdir(ROOT, 'empty', ATTRS);
+    const parentLinks = inodeOf(ROOT).nlink;
+    calls.length = 0;
+    await fs.rmdir(ROOT, 'empty');
+    const where = empty.inodeId < 10 ? 10 : 20;
+    expect(sequence()).toEqual(['GetDentry/10', 'ListDentry/' + where, 'DeleteDentry/10', `GetInode/${where}`, `UpdateInode/${where}`]);
+    expect(requestsOf('DeleteDentry')[0]).toMatchObject({ type: FsFileType.TYPE_DIRECTORY });
+    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 0 });
+    expect(inodeOf(ROOT).nlink).toBe(parentLinks - 1);
+    expect(inodeOf(empty.inodeId).nlink).toBe(0);
+  });
+});
+
+describe('rename', () => {
+  it('within one directory: GetDentry, GetDentry (absent), PrepareRenameTx with both dentries at txId + 1', async () => {
+    await fs.rename(3, 'a.txt', 3, 'b.txt');
+    expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'PrepareRenameTx/10']);
+    const [prepare] = requestsOf('PrepareRenameTx');
+    const [source, destination] = prepare!.dentrys;
+    expect(source).toMatchObject({ parentInodeId: 3, name: 'a.txt', inodeId: 4, txId: 1 });
+    expect(source.flag & DentryFlag.DELETE_MARK_FLAG).toBeTruthy();
+    expect(source.flag & DentryFlag.TRANSACTION_PREPARE_FLAG).toBeTruthy();
+    expect(destination).toMatchObject({ parentInodeId: 3, name: 'b.txt', inodeId: 4, txId: 1, flag: DentryFlag.TYPE_FILE_FLAG | DentryFlag.TRANSACTION_PREPARE_FLAG });
+    expect(one.state.entriesOf(FS, 3).map((d) => d.name)).toEqual(['b.txt', 'to-a']);
+    // The partition's committed txId is now 1, and dentry reads carry it.
+    expect(client.partitions.txIdOf(10)).toBe(1);
+    calls.length = 0;
+    await fs.lookup(3, 'b.txt');
+    expect(requestsOf('GetDentry')[0]!.txId).toBe(1);
+  });
+
+  it('over an existing file: the replaced inode loses a link (GetInode, UpdateInode nlink − 1)', async () => {
+    await fs.rename(3, 'to-a', 3, 'b.txt');
+    expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'PrepareRenameTx/10', 'GetInode/10', 'UpdateInode/10']);
+    expect(requestsOf('UpdateInode')[0]).toMatchObject({ inodeId: 4, nlink: 0 });
+    expect(requestsOf('PrepareRenameTx')[0]!.dentrys[0].txId).toBe(2);
+    expect(one.state.entriesOf(FS, 3).map((d) => [d.name, d.inodeId])).toEqual([['b.txt', 5]]);
+  });
+
+  it('a directory to another parent: the parents\' nlinks and the moved inode\'s parent list follow', async () => {
+    const sub = await fs.mkdir(3, 'sub', ATTRS);
+    const rootLinks = inodeOf(ROOT).nlink;
+    const docsLinks = inodeOf(3).nlink;
+    calls.length = 0;
+    await fs.rename(3, 'sub', ROOT, 'moved');
+    const where = sub.inodeId < 10 ? 10 : 20;
+    expect(sequence()).toEqual([
+      'GetDentry/10',
+      'GetDentry/10',
+      'GetInode/10', // LinkDestParentInode: the new parent
+      'UpdateInode/10',
+      'PrepareRenameTx/10',
+      'GetInode/10', // UnlinkSrcParentInode: the old parent
+      'UpdateInode/10',
+      `GetInode/${where}`, // UpdateInodeParent: the moved directory
+      `UpdateInode/${where}`,
+    ]);
+    expect(inodeOf(ROOT).nlink).toBe(rootLinks + 1);
+    expect(inodeOf(3).nlink).toBe(docsLinks - 1);
+    expect(inodeOf(sub.inodeId).parent).toEqual([ROOT]);
+  });
+
+  it('over a non-empty directory: NOT_EMPTY after GetDentry, GetDentry, ListDentry; nothing written', async () => {
+    await fs.mkdir(ROOT, 'src-dir', ATTRS);
+    calls.length = 0;
+    await expect(fs.rename(ROOT, 'src-dir', ROOT, 'docs')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
+    expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'ListDentry/10']);
+  });
+
+  it('parents in different partitions without metaraft\'s rename call: CROSS_PARTITION, no RPC', async () => {
+    const far = await fs.mkdir(ROOT, 'far', ATTRS); // partition 10 is full: lives in 20
+    expect(far.inodeId).toBeGreaterThanOrEqual(10);
+    calls.length = 0;
+    await expect(fs.rename(ROOT, 'f6', far.inodeId, 'f6')).rejects.toMatchObject({ code: 'CROSS_PARTITION' });
+    expect(sequence()).toEqual([]);
+  });
+
+  it('SEAM: with an atomicRename call configured, rename sends that one call instead', async () => {
+    const sent: AtomicRenameRequest[] = [];
+    const seamed = new FsClient({ client, fsId: FS, now: () => T, atomicRename: async (request) => void sent.push(request) });
+    await seamed.rename(ROOT, 'f6', 3, 'f6-moved');
+    expect(sequence()).toEqual([]);
+    expect(sent).toEqual([
+      { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: 10, srcParentInodeId: ROOT, srcName: 'f6', dstPartitionId: 10, dstParentInodeId: 3, dstName: 'f6-moved', create: T },
+    ]);
+  });
+});

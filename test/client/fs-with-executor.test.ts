@@ -1,0 +1,115 @@
+/**
+ * The file-system operations over real gRPC against a fake copyset whose answers come
+ * from metaraft's own executor and metastore (no Raft underneath): the client's
+ * sequences must leave the server's link counts and entries as POSIX expects. Rename
+ * goes through the atomicRename seam, wired here in-process to the executor's `Rename`
+ * (the service does not put it on the wire yet).
+ */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsClient, GrpcPeerTransport, MetaClientError, MetaServerClient, type NodeAttributes } from '../../src/client/index.ts';
+import { FsFileType } from '../../src/proto/index.ts';
+import { Random } from '../../src/testing/random.ts';
+import { ExecutorMetaState } from './executor-meta-state.ts';
+import { FakeCluster } from './fake-cluster.ts';
+
+const FS = 3;
+const ROOT = 1;
+const ATTRS: NodeAttributes = { mode: 0o755, uid: 1, gid: 1 };
+
+let cluster: FakeCluster<ExecutorMetaState>;
+let client: MetaServerClient;
+let fs: FsClient;
+
+beforeAll(async () => {
+  cluster = await FakeCluster.startWith(new ExecutorMetaState(), 2, 1, 1);
+  cluster.leader = cluster.addresses[1]; // the table lists a follower first
+  const partitions = [cluster.partition(FS, 10, 0, 99), cluster.partition(FS, 11, 100, 199)];
+  const random = new Random(3);
+  client = new MetaServerClient({
+    partitions: cluster.routes(partitions),
+    transport: new GrpcPeerTransport(),
+    random: () => random.next(),
+    retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 },
+  });
+  fs = new FsClient({
+    client,
+    fsId: FS,
+    now: () => ({ sec: 1_700_000_000, nsec: 0 }),
+    atomicRename: async (request) => {
+      const answer = cluster.state.handle('Rename', request);
+      if (answer.statusCode !== 0) throw new MetaClientError('Rename', answer.statusCode);
+    },
+  });
+  await fs.initRoot(ATTRS);
+});
+
+afterAll(async () => {
+  client.close();
+  await cluster.stop();
+});
+
+const nlinkOf = async (inodeId: number) => (await fs.getattr(inodeId)).nlink;
+
+async function names(dir: number): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of fs.readdir(dir, 2)) found.push(entry.name);
+  return found;
+}
+
+describe('fs operations against the executor', () => {
+  it('mkdir, create, link, readdir, unlink, rmdir, symlink, setattr and rename keep link counts right', async () => {
+    const rootLinks = await nlinkOf(ROOT);
+    const a = await fs.mkdir(ROOT, 'a', ATTRS);
+    expect(await nlinkOf(ROOT)).toBe(rootLinks + 1);
+    expect(a.nlink).toBe(2);
+
+    const f = await fs.create(a.inodeId, 'f', ATTRS);
+    await fs.link(f.inodeId, ROOT, 'g');
+    expect(await nlinkOf(f.inodeId)).toBe(2);
+    expect((await fs.lookup(ROOT, 'g')).inodeId).toBe(f.inodeId);
+    expect(await names(ROOT)).toEqual(['.recycle', 'a', 'g']);
+
+    await fs.unlink(ROOT, 'g');
+    expect(await nlinkOf(f.inodeId)).toBe(1);
+    await fs.unlink(a.inodeId, 'f');
+    const dead = await fs.getattr(f.inodeId);
+    expect(dead.nlink).toBe(0);
+    expect(dead.dtime).toBeDefined();
+    await expect(fs.lookup(a.inodeId, 'f')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    const b = await fs.mkdir(a.inodeId, 'b', ATTRS);
+    expect(await nlinkOf(a.inodeId)).toBe(3);
+    await expect(fs.rmdir(ROOT, 'a')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
+
+    await fs.rename(a.inodeId, 'b', ROOT, 'c');
+    expect(await nlinkOf(a.inodeId)).toBe(2);
+    expect(await nlinkOf(ROOT)).toBe(rootLinks + 2);
+    expect((await fs.lookup(ROOT, 'c')).inodeId).toBe(b.inodeId);
+    expect((await fs.getattr(b.inodeId)).parent).toEqual([ROOT]);
+
+    await fs.rmdir(ROOT, 'a');
+    expect(await nlinkOf(ROOT)).toBe(rootLinks + 1);
+    expect(await nlinkOf(a.inodeId)).toBe(0);
+
+    const s = await fs.symlink(ROOT, 's', 'c/target', { uid: 1, gid: 1 });
+    expect((await fs.lookup(ROOT, 's'))).toMatchObject({ inodeId: s.inodeId, type: FsFileType.TYPE_SYM_LINK, symlink: 'c/target', length: 8 });
+
+    await fs.setattr(s.inodeId, { uid: 42, mtime: { sec: 5, nsec: 6 } });
+    expect(await fs.getattr(s.inodeId)).toMatchObject({ uid: 42, mtime: 5, mtime_ns: 6 });
+    expect(await names(ROOT)).toEqual(['.recycle', 'c', 's']);
+  });
+
+  it('CreateDentry onto a taken name: DENTRY_EXIST, and the new inode is deleted again', async () => {
+    const failure = await fs.create(ROOT, 'c', ATTRS).catch((error: unknown) => error);
+    expect((failure as MetaClientError).code).toBe('DENTRY_EXIST');
+    const deleted = cluster.calls.filter((call) => call.method === 'DeleteInode').at(-1)!;
+    await expect(fs.getattr(deleted.request.inodeId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('the client read the executor\'s appliedIndex and sends it back on reads', async () => {
+    expect(client.caller.appliedIndexOf({ poolId: 1, copysetId: 1 })).toBe(cluster.state.appliedIndex);
+    await fs.getattr(ROOT);
+    expect(cluster.calls.at(-1)!.request.appliedIndex).toBe(cluster.state.appliedIndex);
+  });
+});
