@@ -212,6 +212,7 @@ export class Replica {
       role: status.role,
       term: status.term,
       commit: status.commit,
+      lastIndex: status.lastIndex,
       applied: this.appliedIndex,
       stateHash: () => this.machine.hash(),
     };

@@ -17,6 +17,8 @@ export interface ReplicaView {
   readonly role: Role;
   readonly term: Term;
   readonly commit: Index;
+  /** The core's last index, counting entries not yet written to `storage`. */
+  readonly lastIndex: Index;
   readonly applied: Index;
   readonly stateHash: () => string;
 }
@@ -106,8 +108,14 @@ export class SafetyChecker {
     const { storage } = replica;
     const first = storage.firstIndex();
     const last = Math.min(storage.lastIndex(), replica.commit);
-    if (replica.commit > storage.lastIndex()) {
-      this.fail(`group ${group}: node ${replica.node} commit ${replica.commit} is beyond its last index ${storage.lastIndex()}`);
+    // A follower may learn a commit index covering entries it holds but has not written
+    // yet (they are in a Ready waiting for the disk): compare with the core's own log.
+    if (replica.commit > replica.lastIndex) {
+      this.fail(`group ${group}: node ${replica.node} commit ${replica.commit} is beyond its last index ${replica.lastIndex}`);
+    }
+    const durable = storage.hardState();
+    if (durable.commit > storage.lastIndex()) {
+      this.fail(`group ${group}: node ${replica.node} stored commit ${durable.commit} is beyond its stored last index ${storage.lastIndex()}`);
     }
     if (last < first) return;
     const entries = storage.entries(first, last + 1);
