@@ -11,6 +11,9 @@ const SUITES: Readonly<Record<string, () => Promise<{ default: Suite }>>> = {
   lookup: () => import('./lookup.ts'),
   memory: () => import('./memory.ts'),
   raft: () => import('./raft.ts'),
+  recovery: () => import('./recovery.ts'),
+  replicated: () => import('./replicated.ts'),
+  cluster: () => import('./cluster.ts'),
   snapshot: () => import('./snapshot.ts'),
 };
 
@@ -42,6 +45,7 @@ function parseArguments(argv: readonly string[]): ParsedArguments {
     if (arg === '--json') json = true;
     else if (arg === '--quick') quick = true;
     else if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--vs-etcd') sizes.set('vs-etcd', 1); // the cluster suite's one on/off flag
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);

@@ -21,7 +21,7 @@
 import { invariant } from '../raft/errors.ts';
 import { MemoryLogStorage } from '../raft/memory-storage.ts';
 import { RaftNode } from '../raft/raft-node.ts';
-import type { ConfigChange, ConfigState, GroupId, Index, Message, NodeId, Ready, Status, Term } from '../raft/types.ts';
+import type { ConfigChange, ConfigState, GroupId, HardState, Index, Message, NodeId, Ready, Status, Term } from '../raft/types.ts';
 import { type LogStore, restoreMemoryLogStorage } from '../storage/log-store.ts';
 import { SnapshotAssembler, type SnapshotChunk, splitSnapshot } from '../transport/snapshot-chunks.ts';
 import { HostError, OverloadError } from './host-errors.ts';
@@ -84,6 +84,12 @@ export class RaftHost {
   /** Readies that write, waiting for the next batch. */
   private waiting: Array<{ group: HostGroup; ready: Ready; sentEarly: boolean }> = [];
   private marks: SnapshotMarkToWrite[] = [];
+  /**
+   * Hard states that changed only their commit index: written with the next batch, not
+   * waited for. The commit index need not be durable before applying (it is re-learned
+   * from the leader after a restart); term and vote always are.
+   */
+  private lazyHardStates = new Map<HostGroup, HardState>();
   private outbox = new Map<NodeId, Envelope[]>();
   private persisting: Promise<void> | null = null;
   private flushScheduled = false;
@@ -383,16 +389,23 @@ export class RaftHost {
       group.outstanding = ready;
       this.stats.readies++;
       if (group.observe(ready) && ready.leader !== 0) this.events.emit('leader-change', { group: group.id, leader: ready.leader, term: group.term });
-      if (ready.snapshot !== null || ready.entries.length > 0 || ready.hardState !== null) {
+      if (ready.snapshot !== null || ready.entries.length > 0 || this.termOrVoteChanged(group, ready)) {
         const sentEarly = this.maybeSendLeaderMessagesEarly(group, ready);
         this.waiting.push({ group, ready, sentEarly });
       } else {
+        if (ready.hardState !== null) this.lazyHardStates.set(group, ready.hardState);
         this.completeReady(group, ready, false);
       }
     }
     this.dirty.clear();
     this.sendOutbox();
-    if (this.persisting === null && (this.waiting.length > 0 || this.marks.length > 0)) this.persisting = this.persistBatch();
+    if (this.persisting === null && (this.waiting.length > 0 || this.marks.length > 0 || this.lazyHardStates.size > 0)) this.persisting = this.persistBatch();
+  }
+
+  private termOrVoteChanged(group: HostGroup, ready: Ready): boolean {
+    if (ready.hardState === null) return false;
+    const durable = group.storage.hardState();
+    return ready.hardState.term !== durable.term || ready.hardState.vote !== durable.vote;
   }
 
   /** One batch, one sync, for every waiting Ready and published snapshot (group commit). */
@@ -401,7 +414,11 @@ export class RaftHost {
     const marks = this.marks;
     this.waiting = [];
     this.marks = [];
+    const lazyHardStates = this.lazyHardStates;
+    this.lazyHardStates = new Map();
     const batch = this.store.batch();
+    // Older commit-only hard states first: a Ready of this batch may carry a newer one.
+    for (const [group, hardState] of lazyHardStates) if (!group.failed) batch.setHardState(group.id, hardState);
     let mustSync = false;
     const installing = new Set<HostGroup>();
     for (const { group, ready } of readies) {
