@@ -7,13 +7,13 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { inodeKey } from '../src/metastore/keys.ts';
-import type { MetaStore } from '../src/metastore/metastore.ts';
+import { MetaStore } from '../src/metastore/metastore.ts';
 import { encodeRecordBatch } from '../src/metastore/record-codec.ts';
 import { dumpSnapshot, loadSnapshot } from '../src/metastore/snapshot-io.ts';
 import { encodeInode } from '../src/metastore/value-codec.ts';
-import { progress } from './harness.ts';
+import { collectGarbage, progress, startCpuMeter } from './harness.ts';
 import type { Suite, SuiteContext } from './harness.ts';
 import { buildStore, FS_ID, fixtureFiles, PARTITION_ID, seededRandom } from './lookup.ts';
 
@@ -47,18 +47,27 @@ function updateEntries(files: number, count: number): Uint8Array[] {
   return entries;
 }
 
-/** Applies entries one per event-loop turn until `done()`; returns the longest gap between turns. */
-function applyLoop(store: MetaStore, entries: readonly Uint8Array[], done: () => boolean): Promise<{ longestMs: number; applied: number }> {
+/**
+ * Applies entries one per event-loop turn until `done()`; returns the longest gap between
+ * turns in wall time, and the most CPU time the process used within one gap (what the
+ * process itself held the loop for; a wall gap much longer than that was the machine).
+ */
+function applyLoop(store: MetaStore, entries: readonly Uint8Array[], done: () => boolean): Promise<{ longestMs: number; longestCpuMs: number; applied: number }> {
   return new Promise((resolve) => {
     let last = performance.now();
+    let lastCpu = process.cpuUsage();
     let longestMs = 0;
+    let longestCpuMs = 0;
     let applied = 0;
     const turn = () => {
       const now = performance.now();
+      const cpu = process.cpuUsage();
       longestMs = Math.max(longestMs, now - last);
+      longestCpuMs = Math.max(longestCpuMs, (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000);
       last = now;
+      lastCpu = cpu;
       if (done()) {
-        resolve({ longestMs, applied });
+        resolve({ longestMs, longestCpuMs, applied });
         return;
       }
       store.applyEntry(store.appliedIndex + 1, entries[applied % entries.length]!);
@@ -77,9 +86,12 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
     const store = buildStore(files);
     const path = join(folder, 'snapshot');
     progress('dumping');
+    collectGarbage();
+    let stopCpu = startCpuMeter();
     let started = performance.now();
     const dumped = await dumpSnapshot(store, path, { term: 1, config: CONFIG });
     const dumpSeconds = (performance.now() - started) / 1000;
+    const dumpCpu = stopCpu();
     const bytes = await readFile(path);
     started = performance.now();
     await writeWithOneStream(join(folder, 'stream'), bytes);
@@ -92,22 +104,35 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
       baseline: { name: 'same bytes through one fs write stream', value: dumped.pairCount / streamSeconds },
       target: { op: '>=', value: 1_000_000 },
     });
-    report.measured(`snapshot file: ${(bytes.length / 1e6).toFixed(1)} MB, ${dumped.pairCount.toLocaleString('en-US')} pairs`);
+    report.figure({ name: 'dump per CPU second', value: dumped.pairCount / (dumpCpu.cpuMs / 1000), unit: 'entries/CPU-s' });
+    report.measured(`snapshot file: ${(bytes.length / 1e6).toFixed(1)} MB, ${dumped.pairCount.toLocaleString('en-US')} pairs; dump used ${Math.round(dumpCpu.percentOfOneCore)}% of a core`);
 
     progress('loading');
+    collectGarbage();
+    stopCpu = startCpuMeter();
     started = performance.now();
     const loaded = await loadSnapshot(path);
     const loadSeconds = (performance.now() - started) / 1000;
+    const loadCpu = stopCpu();
     if (loaded.store.stateHash() !== store.stateHash()) throw new Error('the loaded state differs from the dumped one');
     report.figure({ name: 'load (verify + rebuild)', value: dumped.pairCount / loadSeconds, unit: 'entries/s', target: { op: '>=', value: 2_000_000 } });
+    report.figure({ name: 'load per CPU second', value: dumped.pairCount / (loadCpu.cpuMs / 1000), unit: 'entries/CPU-s' });
+    loaded.store.replaceWith(new MetaStore()); // let the copy go before the stall phase
 
     progress('dumping with a concurrent apply loop');
     const entries = updateEntries(files, 1000);
+    collectGarbage();
     const idle = await applyLoop(store, entries, (() => { const end = performance.now() + 500; return () => performance.now() > end; })());
     let finished = false;
+    const gcPauses: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     const dumping = dumpSnapshot(store, join(folder, 'concurrent'), { term: 1, config: CONFIG }).finally(() => (finished = true));
     const during = await applyLoop(store, entries, () => finished);
     await dumping;
+    gcObserver.disconnect();
     report.figure({
       name: 'longest apply stall during a dump',
       value: during.longestMs,
@@ -115,7 +140,16 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
       baseline: { name: 'longest gap without a dump', value: idle.longestMs },
       target: { op: '<=', value: 10 },
     });
-    report.measured(`${during.applied.toLocaleString('en-US')} entries (4 inode SETs each) applied while the dump ran`);
+    report.figure({
+      name: 'longest apply stall during a dump, in process CPU time',
+      value: during.longestCpuMs,
+      unit: 'CPU-ms',
+      baseline: { name: 'same without a dump', value: idle.longestCpuMs },
+    });
+    report.figure({ name: 'longest GC pause during that dump', value: Math.max(0, ...gcPauses), unit: 'ms' });
+    report.measured(
+      `${during.applied.toLocaleString('en-US')} entries (4 inode SETs each) applied while the dump ran; ${gcPauses.length} GC pauses, ${Math.round(gcPauses.reduce((a, b) => a + b, 0))} ms in all`,
+    );
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@
  * | source missing | NOT_FOUND |
  * | same name, or destination already the same inode | OK, nothing changes |
  * | a directory into itself or its own subtree | PARAM_ERROR (EINVAL) |
+ * | a directory to a new parent whose ancestors leave this copyset before the root | TX_FAILED (needs the cross-copyset protocol, docs/transactions.md) |
  * | a directory over a non-directory / a non-directory over a directory | PARAM_ERROR (ENOTDIR / EISDIR) |
  * | over a non-empty directory | TARGET_DIRECTORY_EXIST (ENOTEMPTY) |
  * | over a file | its nlink − 1 (dtime and trash at 0), its parent list loses the parent |
@@ -57,7 +58,13 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
     const refused = checkTarget(context, target, replaced, sourceIsDirectory);
     if (refused !== undefined) return status(refused);
   }
-  if (sourceIsDirectory && isInSubtree(context, builder, fsId, dstParentInodeId, source.inodeId)) return status(MetaStatusCode.PARAM_ERROR);
+  if (sourceIsDirectory && srcParentInodeId !== dstParentInodeId) {
+    const ancestry = destinationAncestry(context, builder, fsId, dstParentInodeId, source.inodeId);
+    if (ancestry === 'inside') return status(MetaStatusCode.PARAM_ERROR);
+    // The chain leaves this copyset: the move cannot be proven cycle-free here, so it is
+    // refused; such moves need the cross-copyset protocol (docs/transactions.md).
+    if (ancestry === 'unknown') return status(MetaStatusCode.TX_FAILED);
+  }
   const time = timeOf(context, request.create);
   applyRename(context, builder, request, source, moved, target, replaced, sourceIsDirectory, time);
   return write(builder, { statusCode: MetaStatusCode.OK });
@@ -121,19 +128,24 @@ function locate(context: CallContext, builder: WriteBuilder, fsId: number, inode
   return undefined;
 }
 
-/** True when `directoryId` is `ancestorId` or below it, following first parents up to the root. */
-function isInSubtree(context: CallContext, builder: WriteBuilder, fsId: number, directoryId: number, ancestorId: number): boolean {
+/**
+ * Where `directoryId` lies against `ancestorId`, following first parents towards the
+ * root: 'inside' when it is `ancestorId` or below it (or the chain is deeper than
+ * MAX_RENAME_ANCESTRY, refused as if it were), 'outside' when the root is reached, and
+ * 'unknown' when the chain reaches an inode this copyset does not hold (or a directory
+ * without a parent that is not the root). 'unknown' is never taken for 'outside': a
+ * refused rename is recoverable, a cycle in the namespace is not.
+ */
+function destinationAncestry(context: CallContext, builder: WriteBuilder, fsId: number, directoryId: number, ancestorId: number): 'inside' | 'outside' | 'unknown' {
   let current = directoryId;
   for (let step = 0; step < MAX_RENAME_ANCESTRY; step++) {
-    if (current === ancestorId) return true;
-    if (current === ROOT_INODE_ID) return false;
+    if (current === ancestorId) return 'inside';
+    if (current === ROOT_INODE_ID) return 'outside';
     const up = locate(context, builder, fsId, current)?.inode.parent[0];
-    // The walk stops at an ancestor held by another copyset: the moved directory is
-    // here, so a chain that leaves the copyset is taken not to pass through it.
-    if (up === undefined) return false;
+    if (up === undefined) return 'unknown';
     current = up;
   }
-  return true;
+  return 'inside';
 }
 
 function replaceOne(list: readonly number[], from: number, to: number): number[] {

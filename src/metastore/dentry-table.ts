@@ -44,6 +44,38 @@ export class Directory {
     if (packed === undefined) return undefined;
     return packed === UNPACKED ? this.unpacked!.get(name) : unpackValue(packed);
   }
+
+  /** Fills `target` with the value of `name` and returns true, or false when absent: {@link value} without allocating. */
+  valueInto(name: string, target: DentryValueTarget): boolean {
+    const packed = this.byName.get(name);
+    if (packed === undefined) return false;
+    if (packed === UNPACKED) {
+      const value = this.unpacked!.get(name)!;
+      target.inodeId = value.inodeId;
+      target.type = value.type;
+      target.flag = value.flag;
+      target.txId = value.txId;
+      target.txSequence = value.txSequence;
+      return true;
+    }
+    const low = packed % PACK_FACTOR;
+    const type = low % FLAG_FACTOR;
+    target.inodeId = (packed - low) / PACK_FACTOR;
+    target.type = type === 0 ? undefined : (type as FsFileType);
+    target.flag = (low & FLAG_PRESENT) === 0 ? undefined : (low - FLAG_PRESENT - type) / FLAG_FACTOR;
+    target.txId = undefined;
+    target.txSequence = undefined;
+    return true;
+  }
+}
+
+/** What {@link Directory.valueInto} fills. */
+export interface DentryValueTarget {
+  inodeId: number;
+  type: FsFileType | undefined;
+  flag: number | undefined;
+  txId: number | undefined;
+  txSequence: number | undefined;
 }
 
 class DirectoryPage {
@@ -92,6 +124,26 @@ export class DentryTable {
     }
     directory.version++;
     return isNew;
+  }
+
+  /**
+   * Stores a dentry as {@link set} does, fast when `name` sorts after every name of its
+   * directory (a snapshot load in key order): then it is appended to the order without
+   * a search. `value` is copied if kept whole, so the caller may reuse it.
+   */
+  setInOrder(fsId: number, parentId: number, name: string, value: DentryValue): void {
+    const directory = this.directory(parentId);
+    const last = directory?.order.last();
+    if (directory === undefined || last === undefined || directory.fsId !== fsId || compareNames(last, name) >= 0) {
+      this.set(fsId, parentId, name, { ...value });
+      return;
+    }
+    const packed = packValue(value);
+    if (packed === UNPACKED) (directory.unpacked ??= new Map()).set(name, { ...value });
+    directory.byName.set(name, packed);
+    directory.order.append(name);
+    this.count++;
+    directory.version++;
   }
 
   /** Removes a dentry; returns its value, or undefined when it was absent. */

@@ -145,6 +145,118 @@ function decodeDentryKey(key: Uint8Array, partitionId: number): DecodedKey {
   return { table: 'dentry', partitionId, fsId: readU32(key, 5), parentInodeId: readU64(key, 9, 'parentInodeId'), name };
 }
 
+// ---------------------------------------------------------------------------------------
+// In-place forms for snapshot dumps and loads: write into / read from a large buffer at an
+// offset, with no key object, no Buffer per key and no TextDecoder call for ASCII names.
+
+/** The most bytes a name of `length` UTF-16 units can take in UTF-8 (a unit is at most 3 bytes). */
+export function maxNameBytes(length: number): number {
+  return 3 * length;
+}
+
+/**
+ * Writes an inode key at `at`; returns the offset after it. The caller provides
+ * {@link ID_KEY_BYTES} of room and ids as the tables hold them (u32 / safe integers).
+ */
+export function writeInodeKeyAt(out: Uint8Array, at: number, partitionId: number, fsId: number, inodeId: number): number {
+  return writeIdKeyAt(out, at, TABLE_TAG.inode, partitionId, fsId, inodeId);
+}
+
+/**
+ * Writes a dentry key at `at`; returns the offset after it. The caller provides
+ * `ID_KEY_BYTES + maxNameBytes(name.length)` of room. ASCII names are copied unit by
+ * unit; others go through the UTF-8 encoder (the same bytes as {@link dentryKey}).
+ */
+export function writeDentryKeyAt(out: Buffer, at: number, partitionId: number, fsId: number, parentInodeId: number, name: string): number {
+  at = writeIdKeyAt(out, at, TABLE_TAG.dentry, partitionId, fsId, parentInodeId);
+  const length = name.length;
+  for (let i = 0; i < length; i++) {
+    const unit = name.charCodeAt(i);
+    if (unit >= 0x80) return at - i + out.write(name, at - i, 'utf8');
+    out[at++] = unit;
+  }
+  return at;
+}
+
+function writeIdKeyAt(out: Uint8Array, at: number, tag: TableTag, partitionId: number, fsId: number, id: number): number {
+  out[at] = tag;
+  putU32(out, at + 1, partitionId);
+  putU32(out, at + 5, fsId);
+  putU32(out, at + 9, Math.floor(id / U32_LIMIT));
+  putU32(out, at + 13, id >>> 0);
+  return at + ID_KEY_BYTES;
+}
+
+function putU32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
+}
+
+/** A big-endian u32 at `at` (the caller checked the bounds). */
+export function readU32At(bytes: Uint8Array, at: number): number {
+  return readU32(bytes, at);
+}
+
+/** A big-endian u64 id at `at`, refusing one beyond 2^53-1 (KEY_BAD_ID); the caller checked the bounds. */
+export function readIdAt(bytes: Uint8Array, at: number, what: string): number {
+  return readU64(bytes, at, what);
+}
+
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/**
+ * The name of a dentry key whose name bytes are `bytes[start, end)`, refusing invalid
+ * UTF-8 (KEY_BAD_NAME) exactly as {@link decodeKey} does. ASCII names (the common case)
+ * skip the decoder: bytes below 0x80 are their own code units.
+ */
+export function readNameAt(bytes: Uint8Array, start: number, end: number): string {
+  let high = 0;
+  for (let i = start; i < end; i++) high |= bytes[i]!;
+  if (high < 0x80) return end - start <= SHORT_NAME_BYTES ? shortAsciiName(bytes, start, end - start) : latin1Slice.call(bytes, start, end);
+  try {
+    return utf8Decoder.decode(bytes.subarray(start, end));
+  } catch {
+    throw new KeyFormatError('KEY_BAD_NAME', `dentry key name at offset ${ID_KEY_BYTES} is not valid UTF-8`);
+  }
+}
+
+/** Names up to this long are built in JavaScript: a native slice costs more than the string. */
+const SHORT_NAME_BYTES = 16;
+const fromCodes = String.fromCharCode;
+
+/**
+ * An ASCII name of 1 to {@link SHORT_NAME_BYTES} bytes as a flat string: one
+ * String.fromCharCode call with the bytes as arguments (measured about 3x cheaper than
+ * a native slice, and unlike concatenation it leaves no cons string in the tables).
+ */
+function shortAsciiName(b: Uint8Array, s: number, length: number): string {
+  if (length <= 8) {
+    switch (length) {
+      case 1: return fromCodes(b[s]!);
+      case 2: return fromCodes(b[s]!, b[s + 1]!);
+      case 3: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!);
+      case 4: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+      case 5: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+      case 6: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+      case 7: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+      default: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    }
+  }
+  const h = s + 8;
+  switch (length) {
+    case 9: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!);
+    case 10: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!);
+    case 11: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!);
+    case 12: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!, b[h + 3]!);
+    case 13: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!, b[h + 3]!, b[h + 4]!);
+    case 14: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!, b[h + 3]!, b[h + 4]!, b[h + 5]!);
+    case 15: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!, b[h + 3]!, b[h + 4]!, b[h + 5]!, b[h + 6]!);
+    default: return fromCodes(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[h]!, b[h + 1]!, b[h + 2]!, b[h + 3]!, b[h + 4]!, b[h + 5]!, b[h + 6]!, b[h + 7]!);
+  }
+}
+
 function idKey(tag: TableTag, partitionId: number, fsId: number, id: number): Uint8Array {
   const key = Buffer.allocUnsafe(ID_KEY_BYTES);
   writePrefix(key, tag, partitionId);

@@ -104,6 +104,15 @@ export class MetaStore {
     this.maybeDropPartition(partition);
   }
 
+  /**
+   * The partition a snapshot load writes into directly (snapshot-io.ts), created if
+   * needed. Only on a fresh store: nothing applied, no view open.
+   */
+  partitionForLoad(partitionId: number): Partition {
+    invariant(this.applied === 0 && this.views.size === 0, 'a snapshot loads into a fresh store');
+    return this.partitionForWrite(partitionId);
+  }
+
   private partitionForWrite(partitionId: number): Partition {
     let partition = this.partitions.get(partitionId);
     if (partition === undefined) {
@@ -257,7 +266,7 @@ export class MetaStore {
 
   /** Every pair of the current state, copied (a snapshot view read at once). */
   *pairs(): Generator<StatePair> {
-    for (const [key, value] of this.beginSnapshot().pairs()) yield [key, copy(value)];
+    for (const [key, value] of this.beginSnapshot().pairs()) yield [copy(key), copy(value)];
   }
 
   /**

@@ -37,6 +37,45 @@ function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return copy;
 }
 
+/** Most bytes {@link putUint} writes: a marker and a u64. */
+export const MAX_UINT_BYTES = 9;
+
+/**
+ * Writes a non-negative safe integer in its shortest msgpack form at `at` and returns
+ * the offset after it: the same bytes as {@link MsgpackWriter.uint}, for encoders that
+ * write straight into a caller's buffer (the caller provides MAX_UINT_BYTES of room).
+ */
+export function putUint(bytes: Uint8Array, at: number, value: number): number {
+  if (value < 0x80) {
+    bytes[at] = value;
+    return at + 1;
+  }
+  if (value < 0x100) {
+    bytes[at] = 0xcc;
+    bytes[at + 1] = value;
+    return at + 2;
+  }
+  if (value < 0x10000) {
+    bytes[at] = 0xcd;
+    bytes[at + 1] = value >>> 8;
+    bytes[at + 2] = value & 0xff;
+    return at + 3;
+  }
+  if (value < U32_LIMIT) {
+    bytes[at] = 0xce;
+    return writeU32(bytes, at + 1, value);
+  }
+  bytes[at] = 0xcf;
+  return writeU32(bytes, writeU32(bytes, at + 1, Math.floor(value / U32_LIMIT)), value >>> 0);
+}
+
+/** {@link putUint}, or nil for undefined. */
+export function putOptionalUint(bytes: Uint8Array, at: number, value: number | undefined): number {
+  if (value !== undefined) return putUint(bytes, at, value);
+  bytes[at] = 0xc0;
+  return at + 1;
+}
+
 /** Appends msgpack items to a reused buffer; `finish()` copies the bytes out. */
 export class MsgpackWriter {
   private bytes = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -160,15 +199,25 @@ export class MsgpackWriter {
 export class MsgpackReader {
   private at = 0;
   private bytes: Uint8Array = new Uint8Array(0);
+  /** Where the value starts in `bytes` (offsets in messages are relative to it). */
+  private start = 0;
+  private end = 0;
 
   reset(bytes: Uint8Array): this {
+    return this.resetRange(bytes, 0, bytes.length);
+  }
+
+  /** Reads the value in `bytes[start, end)` without a subarray (e.g. inside a file buffer). */
+  resetRange(bytes: Uint8Array, start: number, end: number): this {
     this.bytes = bytes;
-    this.at = 0;
+    this.at = start;
+    this.start = start;
+    this.end = end;
     return this;
   }
 
   get atEnd(): boolean {
-    return this.at === this.bytes.length;
+    return this.at === this.end;
   }
 
   arrayHeader(): number {
@@ -176,7 +225,7 @@ export class MsgpackReader {
     if ((lead & 0xf0) === 0x90) return lead & 0x0f;
     if (lead === 0xdc) return this.u16();
     if (lead === 0xdd) return this.u32();
-    throw new MsgpackFormatError(`expected an array at offset ${this.at - 1}`);
+    throw new MsgpackFormatError(`expected an array at offset ${this.offset(1)}`);
   }
 
   isNil(): boolean {
@@ -199,7 +248,7 @@ export class MsgpackReader {
       case 0xcf: {
         const high = this.u32();
         const value = high * U32_LIMIT + this.u32();
-        if (!Number.isSafeInteger(value)) throw new MsgpackFormatError(`integer beyond 2^53 at offset ${this.at - 9}`);
+        if (!Number.isSafeInteger(value)) throw new MsgpackFormatError(`integer beyond 2^53 at offset ${this.offset(9)}`);
         return value;
       }
       case 0xcb: {
@@ -207,11 +256,11 @@ export class MsgpackReader {
         this.need(8);
         const value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.at, 8).readDoubleBE(0);
         this.at += 8;
-        if (!Number.isSafeInteger(value) || value < 0) throw new MsgpackFormatError(`float64 is not a non-negative safe integer at offset ${this.at - 9}`);
+        if (!Number.isSafeInteger(value) || value < 0) throw new MsgpackFormatError(`float64 is not a non-negative safe integer at offset ${this.offset(9)}`);
         return value;
       }
       default:
-        throw new MsgpackFormatError(`expected a non-negative integer at offset ${this.at - 1}`);
+        throw new MsgpackFormatError(`expected a non-negative integer at offset ${this.offset(1)}`);
     }
   }
 
@@ -223,7 +272,7 @@ export class MsgpackReader {
     const lead = this.byte();
     if (lead === 0xc3) return true;
     if (lead === 0xc2) return false;
-    throw new MsgpackFormatError(`expected a boolean at offset ${this.at - 1}`);
+    throw new MsgpackFormatError(`expected a boolean at offset ${this.offset(1)}`);
   }
 
   string(): string {
@@ -233,13 +282,13 @@ export class MsgpackReader {
     else if (lead === 0xd9) length = this.byte();
     else if (lead === 0xda) length = this.u16();
     else if (lead === 0xdb) length = this.u32();
-    else throw new MsgpackFormatError(`expected a string at offset ${this.at - 1}`);
+    else throw new MsgpackFormatError(`expected a string at offset ${this.offset(1)}`);
     this.need(length);
     let text: string;
     try {
       text = utf8.decode(this.bytes.subarray(this.at, this.at + length));
     } catch {
-      throw new MsgpackFormatError(`string at offset ${this.at} is not valid UTF-8`);
+      throw new MsgpackFormatError(`string at offset ${this.offset(0)} is not valid UTF-8`);
     }
     this.at += length;
     return text;
@@ -252,7 +301,7 @@ export class MsgpackReader {
     if (lead === 0xc4) length = this.byte();
     else if (lead === 0xc5) length = this.u16();
     else if (lead === 0xc6) length = this.u32();
-    else throw new MsgpackFormatError(`expected binary at offset ${this.at - 1}`);
+    else throw new MsgpackFormatError(`expected binary at offset ${this.offset(1)}`);
     this.need(length);
     const copy = copyOf(this.bytes, this.at, this.at + length);
     this.at += length;
@@ -280,6 +329,11 @@ export class MsgpackReader {
   }
 
   private need(count: number): void {
-    if (this.at + count > this.bytes.length) throw new MsgpackFormatError(`value ends at offset ${this.bytes.length}, needs ${this.at + count}`);
+    if (this.at + count > this.end) throw new MsgpackFormatError(`value ends at offset ${this.end - this.start}, needs ${this.at + count - this.start}`);
+  }
+
+  /** The offset, relative to the value's start, of the item `back` bytes behind the cursor. */
+  private offset(back: number): number {
+    return this.at - back - this.start;
   }
 }

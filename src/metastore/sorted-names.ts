@@ -43,6 +43,23 @@ export class SortedNames {
     }
   }
 
+  /** The last name in order, or undefined when empty. */
+  last(): string | undefined {
+    const chunk = this.chunks[this.chunks.length - 1];
+    return chunk === undefined ? undefined : chunk[chunk.length - 1];
+  }
+
+  /**
+   * Adds `name`, which the caller has checked sorts after {@link last} (a snapshot load
+   * in key order): a push, no search and no splice. Chunks fill to SORTED_NAMES_CHUNK.
+   */
+  append(name: string): void {
+    const lastChunk = this.chunks[this.chunks.length - 1];
+    if (lastChunk === undefined || lastChunk.length >= SORTED_NAMES_CHUNK) this.chunks.push([name]);
+    else lastChunk.push(name);
+    this.count++;
+  }
+
   /** Removes `name`, which must be present. */
   remove(name: string): void {
     invariant(this.chunks.length > 0, 'removing a name from an empty directory');

@@ -16,7 +16,7 @@
  * write standard msgpack.
  */
 import { Packr } from 'msgpackr';
-import { MsgpackReader, MsgpackWriter } from './msgpack-lite.ts';
+import { MAX_UINT_BYTES, MsgpackReader, MsgpackWriter, putOptionalUint, putUint } from './msgpack-lite.ts';
 import { isFsFileType, isPartitionStatus } from './types.ts';
 import type { DentryValue, FsFileType, Inode, PartitionInfo, XAttrMap } from './types.ts';
 
@@ -122,45 +122,239 @@ export function encodeInodeTransient(inode: Inode): Uint8Array {
   return writeInode(inode).view();
 }
 
+/** An inode whose fields a decoder or a table row fills in place (snapshot dumps and loads reuse one). */
+export type MutableInode = { -readonly [K in keyof Inode]: Inode[K] } & { parent: number[] };
+
+/** A fresh {@link MutableInode} with every field present (one object shape for the hot paths). */
+export function newMutableInode(): MutableInode {
+  return {
+    inodeId: 0, fsId: 0, length: 0, ctime: 0, ctime_ns: 0, mtime: 0, mtime_ns: 0, atime: 0, atime_ns: 0, uid: 0, gid: 0, mode: 0, nlink: 0,
+    type: 1, symlink: undefined, rdev: undefined, dtime: undefined, openmpcount: undefined, xattr: {}, parent: [],
+  };
+}
+
+/**
+ * Most bytes of an inode value with no symlink, no xattrs and fewer than 16 parents,
+ * besides 9 per parent: array16 header (3), version (1), 13 uints, type (1), nil symlink
+ * (1), 3 optional uints, empty xattr array (1), parent array header (1).
+ */
+const PLAIN_INODE_VALUE_BASE_BYTES = 3 + 1 + 13 * MAX_UINT_BYTES + 1 + 1 + 3 * MAX_UINT_BYTES + 1 + 1;
+/** Parents a fixarray header holds. */
+const FIXARRAY_MAX = 15;
+const ARRAY16 = 0xdc;
+const FIXARRAY = 0x90;
+const NIL = 0xc0;
+
+/**
+ * Writes {@link encodeInode}'s bytes for `inode` into `out` at `at`, stopping at `end`;
+ * returns the offset after the value, or -1 (nothing meaningful written) when it does
+ * not fit. A plain inode is written in place with no intermediate buffer.
+ */
+export function writeInodeValueAt(out: Uint8Array, at: number, end: number, inode: Inode): number {
+  const parents = inode.parent;
+  if (inode.symlink !== undefined || parents.length > FIXARRAY_MAX || hasKeys(inode.xattr)) {
+    const encoded = writeInode(inode).view();
+    if (at + encoded.length > end) return -1;
+    out.set(encoded, at);
+    return at + encoded.length;
+  }
+  if (at + PLAIN_INODE_VALUE_BASE_BYTES + MAX_UINT_BYTES * parents.length > end) return -1;
+  out[at] = ARRAY16;
+  out[at + 1] = 0;
+  out[at + 2] = INODE_FIELDS;
+  out[at + 3] = INODE_VALUE_VERSION;
+  at = putUint(out, at + 4, inode.inodeId);
+  at = putUint(out, at, inode.fsId);
+  at = putUint(out, at, inode.length);
+  at = putUint(out, at, inode.ctime);
+  at = putUint(out, at, inode.ctime_ns);
+  at = putUint(out, at, inode.mtime);
+  at = putUint(out, at, inode.mtime_ns);
+  at = putUint(out, at, inode.atime);
+  at = putUint(out, at, inode.atime_ns);
+  at = putUint(out, at, inode.uid);
+  at = putUint(out, at, inode.gid);
+  at = putUint(out, at, inode.mode);
+  at = putUint(out, at, inode.nlink);
+  out[at++] = inode.type;
+  out[at++] = NIL;
+  at = putOptionalUint(out, at, inode.rdev);
+  at = putOptionalUint(out, at, inode.dtime);
+  at = putOptionalUint(out, at, inode.openmpcount);
+  out[at++] = FIXARRAY;
+  out[at++] = FIXARRAY | parents.length;
+  for (let i = 0; i < parents.length; i++) at = putUint(out, at, parents[i]!);
+  return at;
+}
+
+/** The bytes {@link encodeInode} makes for `inode` (to size a pair that did not fit). */
+export function inodeValueBytes(inode: Inode): number {
+  return writeInode(inode).view().length;
+}
+
 export function decodeInode(bytes: Uint8Array): Inode {
   return decodeWith(bytes, 'inode', readInode);
 }
 
+/**
+ * Decodes the inode value in `bytes[start, end)` into `target`, with {@link decodeInode}'s
+ * checks. `target.xattr` becomes a fresh object when the value has xattrs; `target.parent`
+ * is refilled in place: copy what you keep.
+ */
+export function decodeInodeInto(bytes: Uint8Array, start: number, end: number, target: MutableInode): void {
+  if (decodePlainInode(bytes, start, end, target)) return;
+  const r = reader.resetRange(bytes, start, end);
+  try {
+    readInodeInto(r, target);
+  } catch (error) {
+    throw asValueError(error, 'inode');
+  }
+  if (!r.atEnd) throw new ValueFormatError('VALUE_BAD_SHAPE', 'inode value has trailing bytes');
+}
+
+/** Where the last {@link takeUint} ended: a second result without an allocation. */
+let taken = 0;
+
+/**
+ * The uint at `at` in the forms up to u32, or -1 for anything else (a u64, a nil,
+ * another type, the end of the array): the general reader then decides. Sets `taken`.
+ */
+function takeUint(bytes: Uint8Array, at: number): number {
+  const lead = bytes[at]!;
+  if (lead < 0x80) {
+    taken = at + 1;
+    return lead;
+  }
+  if (lead === 0xcc) {
+    taken = at + 2;
+    return bytes[at + 1]!;
+  }
+  if (lead === 0xcd) {
+    taken = at + 3;
+    return (bytes[at + 1]! << 8) | bytes[at + 2]!;
+  }
+  if (lead === 0xce) {
+    taken = at + 5;
+    return ((bytes[at + 1]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!) >>> 0;
+  }
+  return -1;
+}
+
+/** {@link takeUint}, nil as undefined, or -1. */
+function takeOptionalUint(bytes: Uint8Array, at: number): number | undefined {
+  if (bytes[at] !== NIL) return takeUint(bytes, at);
+  taken = at + 1;
+  return undefined;
+}
+
+/**
+ * The common inode (every number below 2^32, no symlink, no xattrs, fewer than 16
+ * parents) decoded straight-line into `target`; false when the value is anything else,
+ * and the general reader then decodes it (or names what is wrong). Reads may run past
+ * `end` into the caller's buffer, but a value is accepted only if it ends exactly at
+ * `end`, so nothing past it is ever used.
+ */
+function decodePlainInode(bytes: Uint8Array, start: number, end: number, target: MutableInode): boolean {
+  if (bytes[start] !== ARRAY16 || bytes[start + 1] !== 0 || bytes[start + 2] !== INODE_FIELDS || bytes[start + 3] !== INODE_VALUE_VERSION) return false;
+  let value = takeUint(bytes, start + 4);
+  if (value < 0) return false;
+  target.inodeId = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.fsId = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.length = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.ctime = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.ctime_ns = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.mtime = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.mtime_ns = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.atime = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.atime_ns = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.uid = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.gid = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.mode = value;
+  if ((value = takeUint(bytes, taken)) < 0) return false;
+  target.nlink = value;
+  let at = taken;
+  const type = bytes[at]!;
+  if (!isFsFileType(type) || bytes[at + 1] !== NIL) return false;
+  target.type = type;
+  const rdev = takeOptionalUint(bytes, at + 2);
+  if (rdev === -1) return false;
+  const dtime = takeOptionalUint(bytes, taken);
+  if (dtime === -1) return false;
+  const openmpcount = takeOptionalUint(bytes, taken);
+  if (openmpcount === -1) return false;
+  at = taken;
+  const parents = bytes[at + 1]! - FIXARRAY;
+  if (bytes[at] !== FIXARRAY || parents < 0 || parents > FIXARRAY_MAX) return false;
+  at += 2;
+  const parent = target.parent;
+  if (parent.length !== parents) parent.length = 0;
+  for (let i = 0; i < parents; i++) {
+    if ((value = takeUint(bytes, at)) < 0) return false;
+    parent[i] = value;
+    at = taken;
+  }
+  if (at !== end) return false;
+  target.symlink = undefined;
+  target.rdev = rdev;
+  target.dtime = dtime;
+  target.openmpcount = openmpcount;
+  target.xattr = EMPTY_XATTR;
+  return true;
+}
+
 function readInode(r: MsgpackReader): Inode {
+  const inode = newMutableInode();
+  readInodeInto(r, inode);
+  if (inode.xattr === EMPTY_XATTR) inode.xattr = {};
+  return inode;
+}
+
+const EMPTY_XATTR: XAttrMap = Object.freeze({});
+
+function readInodeInto(r: MsgpackReader, target: MutableInode): void {
   expectHeader(r, 'inode', INODE_FIELDS, INODE_VALUE_VERSION);
-  const inodeId = r.uint();
-  const fsId = u32(r.uint(), 'fsId');
-  const length = r.uint();
-  const ctime = r.uint();
-  const ctime_ns = u32(r.uint(), 'ctime_ns');
-  const mtime = r.uint();
-  const mtime_ns = u32(r.uint(), 'mtime_ns');
-  const atime = r.uint();
-  const atime_ns = u32(r.uint(), 'atime_ns');
-  const uid = u32(r.uint(), 'uid');
-  const gid = u32(r.uint(), 'gid');
-  const mode = u32(r.uint(), 'mode');
-  const nlink = u32(r.uint(), 'nlink');
+  target.inodeId = r.uint();
+  target.fsId = u32(r.uint(), 'fsId');
+  target.length = r.uint();
+  target.ctime = r.uint();
+  target.ctime_ns = u32(r.uint(), 'ctime_ns');
+  target.mtime = r.uint();
+  target.mtime_ns = u32(r.uint(), 'mtime_ns');
+  target.atime = r.uint();
+  target.atime_ns = u32(r.uint(), 'atime_ns');
+  target.uid = u32(r.uint(), 'uid');
+  target.gid = u32(r.uint(), 'gid');
+  target.mode = u32(r.uint(), 'mode');
+  target.nlink = u32(r.uint(), 'nlink');
   const type = r.uint();
   if (!isFsFileType(type)) throw new ValueFormatError('VALUE_BAD_SHAPE', `inode value has unknown type ${type}`);
-  const symlink = r.isNil() ? undefined : r.string();
-  const rdev = r.optionalUint();
-  const dtime = r.optionalUint();
+  target.type = type;
+  target.symlink = r.isNil() ? undefined : r.string();
+  target.rdev = r.optionalUint();
+  target.dtime = r.optionalUint();
   const openmp = r.optionalUint();
-  const xattr: Record<string, Uint8Array> = {};
+  target.openmpcount = openmp === undefined ? undefined : u32(openmp, 'openmpcount');
+  let xattr: Record<string, Uint8Array> | undefined;
   for (let pairs = r.arrayHeader(); pairs > 0; pairs--) {
     if (r.arrayHeader() !== 2) throw new ValueFormatError('VALUE_BAD_SHAPE', 'inode xattr pair must be [string, bytes]');
     const name = r.string();
-    xattr[name] = r.binary();
+    (xattr ??= {})[name] = r.binary();
   }
-  const parent: number[] = [];
+  target.xattr = xattr ?? EMPTY_XATTR;
+  const parent = target.parent;
+  parent.length = 0;
   for (let count = r.arrayHeader(); count > 0; count--) parent.push(r.uint());
-  return {
-    inodeId, fsId, length, ctime, ctime_ns, mtime, mtime_ns, atime, atime_ns, uid, gid, mode, nlink, type, symlink, rdev, dtime,
-    openmpcount: openmp === undefined ? undefined : u32(openmp, 'openmpcount'),
-    xattr,
-    parent,
-  };
 }
 
 function writeDentry(value: DentryValue): MsgpackWriter {
@@ -188,13 +382,65 @@ export function decodeDentryValue(bytes: Uint8Array): DentryValue {
   return decodeWith(bytes, 'dentry', readDentry);
 }
 
+/** A dentry value filled in place (snapshot dumps and loads reuse one). */
+export interface MutableDentryValue {
+  inodeId: number;
+  type: FsFileType | undefined;
+  flag: number | undefined;
+  txId: number | undefined;
+  txSequence: number | undefined;
+}
+
+export function newMutableDentryValue(): MutableDentryValue {
+  return { inodeId: 0, type: undefined, flag: undefined, txId: undefined, txSequence: undefined };
+}
+
+/** Most bytes of a dentry value: fixarray header, version, 5 optional uints. */
+export const MAX_DENTRY_VALUE_BYTES = 1 + 1 + 5 * MAX_UINT_BYTES;
+
+/** Writes {@link encodeDentryValue}'s bytes at `at` (the caller provides MAX_DENTRY_VALUE_BYTES of room); returns the offset after them. */
+export function writeDentryValueAt(out: Uint8Array, at: number, value: DentryValue): number {
+  out[at] = FIXARRAY | DENTRY_FIELDS;
+  out[at + 1] = DENTRY_VALUE_VERSION;
+  at = putUint(out, at + 2, value.inodeId);
+  at = putOptionalUint(out, at, value.type);
+  at = putOptionalUint(out, at, value.flag);
+  at = putOptionalUint(out, at, value.txId);
+  return putOptionalUint(out, at, value.txSequence);
+}
+
+/** Decodes the dentry value in `bytes[start, end)` into `target`, with {@link decodeDentryValue}'s checks. */
+export function decodeDentryValueInto(bytes: Uint8Array, start: number, end: number, target: MutableDentryValue): void {
+  const r = reader.resetRange(bytes, start, end);
+  try {
+    readDentryInto(r, target);
+  } catch (error) {
+    throw asValueError(error, 'dentry');
+  }
+  if (!r.atEnd) throw new ValueFormatError('VALUE_BAD_SHAPE', 'dentry value has trailing bytes');
+}
+
 function readDentry(r: MsgpackReader): DentryValue {
+  const value = newMutableDentryValue();
+  readDentryInto(r, value);
+  return value;
+}
+
+function readDentryInto(r: MsgpackReader, target: MutableDentryValue): void {
   expectHeader(r, 'dentry', DENTRY_FIELDS, DENTRY_VALUE_VERSION);
-  const inodeId = r.uint();
+  target.inodeId = r.uint();
   const type = r.optionalUint();
   if (type !== undefined && !isFsFileType(type)) throw new ValueFormatError('VALUE_BAD_SHAPE', `dentry value has unknown type ${type}`);
+  target.type = type;
   const flag = r.optionalUint();
-  return { inodeId, type, flag: flag === undefined ? undefined : u32(flag, 'flag'), txId: r.optionalUint(), txSequence: r.optionalUint() };
+  target.flag = flag === undefined ? undefined : u32(flag, 'flag');
+  target.txId = r.optionalUint();
+  target.txSequence = r.optionalUint();
+}
+
+function asValueError(error: unknown, what: string): ValueFormatError {
+  if (error instanceof ValueFormatError) return error;
+  return new ValueFormatError('VALUE_UNDECODABLE', `${what} value: ${(error as Error).message}`, { cause: error });
 }
 
 function decodeWith<T>(bytes: Uint8Array, what: string, read: (r: MsgpackReader) => T): T {
@@ -203,8 +449,7 @@ function decodeWith<T>(bytes: Uint8Array, what: string, read: (r: MsgpackReader)
   try {
     value = read(r);
   } catch (error) {
-    if (error instanceof ValueFormatError) throw error;
-    throw new ValueFormatError('VALUE_UNDECODABLE', `${what} value: ${(error as Error).message}`, { cause: error });
+    throw asValueError(error, what);
   }
   if (!r.atEnd) throw new ValueFormatError('VALUE_BAD_SHAPE', `${what} value has trailing bytes`);
   return value;

@@ -48,6 +48,10 @@ const READ_BUFFER_BYTES = 1 << 20;
 export const DEFAULT_YIELD_EVERY_MS = 4;
 /** Pairs between two clock reads (reading the clock per pair would cost more than the pair). */
 const PAIRS_PER_CLOCK_CHECK = 512;
+/** Pairs a source writes per fill call: well under a millisecond of work between clock reads. */
+const PAIRS_PER_FILL = 512;
+/** The largest framed pair: what a buffer may have to grow to for one pair. */
+const MAX_FRAMED_PAIR_BYTES = 8 + MAX_SNAPSHOT_KEY_BYTES + MAX_SNAPSHOT_VALUE_BYTES;
 const END_MARKER_BYTES = 4;
 const CHECKSUM_BYTES = 4;
 const U32_LIMIT = 0x1_0000_0000;
@@ -64,6 +68,23 @@ export interface SnapshotFileMetadata {
 }
 
 export type SnapshotPair = readonly [key: Uint8Array, value: Uint8Array];
+
+/**
+ * A producer that writes pairs straight into the writer's buffer, already framed
+ * (key_length u32 LE, key, value_length u32 LE, value): no key or value object per pair.
+ * The writer checks the framing of what it gets (lengths within limits, keys never
+ * empty) before any of it reaches the file.
+ */
+export interface SnapshotPairSource {
+  /**
+   * Writes at most `maxPairs` whole pairs into `out` from `at`, stopping before a pair
+   * that does not fit; returns the offset after the last pair written (`at` when none
+   * fit, or when the source is done). The writer yields to the event loop between calls.
+   */
+  fill(out: Buffer, at: number, maxPairs: number): number;
+  /** True once every pair has been written. */
+  readonly done: boolean;
+}
 
 export interface SnapshotFileInfo {
   readonly path: string;
@@ -117,7 +138,7 @@ export interface SnapshotWriteOptions {
 export async function writeSnapshotFile(
   path: string,
   metadata: SnapshotFileMetadata,
-  pairs: Iterable<SnapshotPair> | AsyncIterable<SnapshotPair>,
+  pairs: Iterable<SnapshotPair> | AsyncIterable<SnapshotPair> | SnapshotPairSource,
   options: SnapshotWriteOptions = {},
 ): Promise<SnapshotFileInfo> {
   const tmpPath = `${path}.tmp`;
@@ -126,7 +147,11 @@ export async function writeSnapshotFile(
   let info: SnapshotFileInfo;
   try {
     await writer.append(encodeHeader(metadata));
-    const pairCount = Symbol.asyncIterator in pairs ? await writeAsyncPairs(writer, pairs) : await writeSyncPairs(writer, pairs);
+    const pairCount = isPairSource(pairs)
+      ? await writeSourcePairs(writer, pairs)
+      : Symbol.asyncIterator in pairs
+        ? await writeAsyncPairs(writer, pairs)
+        : await writeSyncPairs(writer, pairs);
     await writer.append(Buffer.alloc(END_MARKER_BYTES));
     const checksum = await writer.finish();
     await file.sync();
@@ -141,6 +166,20 @@ export async function writeSnapshotFile(
   await rename(tmpPath, path);
   await syncFolder(dirname(path));
   return info;
+}
+
+function isPairSource(pairs: object): pairs is SnapshotPairSource {
+  // Iterables are told apart by their protocol (an array has a `fill` method too).
+  return !(Symbol.iterator in pairs) && !(Symbol.asyncIterator in pairs);
+}
+
+async function writeSourcePairs(writer: ChunkWriter, source: SnapshotPairSource): Promise<number> {
+  let count = 0;
+  while (!source.done) {
+    count += await writer.fillFrom(source);
+    await writer.maybeYield();
+  }
+  return count;
 }
 
 async function writeSyncPairs(writer: ChunkWriter, pairs: Iterable<SnapshotPair>): Promise<number> {
@@ -226,6 +265,39 @@ class ChunkWriter {
     return true;
   }
 
+  /**
+   * Lets `source` write pairs into the buffer; returns how many it wrote. When the next
+   * pair does not fit, flushes; when it does not fit an empty buffer either, gives it
+   * a larger one of its own.
+   */
+  async fillFrom(source: SnapshotPairSource): Promise<number> {
+    const before = this.used;
+    const after = source.fill(this.buffer, before, PAIRS_PER_FILL);
+    if (after !== before) {
+      const pairs = checkFraming(this.buffer, before, after);
+      this.used = after;
+      return pairs;
+    }
+    if (source.done) return 0;
+    if (before > 0) {
+      await this.flush();
+      return 0;
+    }
+    return this.fillOversized(source);
+  }
+
+  private async fillOversized(source: SnapshotPairSource): Promise<number> {
+    for (let size = this.buffer.length * 2; ; size *= 2) {
+      invariant(size <= 2 * MAX_FRAMED_PAIR_BYTES, 'a snapshot pair fits the largest framed pair');
+      const big = Buffer.allocUnsafe(size);
+      const end = source.fill(big, 0, 1);
+      if (end === 0) continue;
+      const pairs = checkFraming(big, 0, end);
+      await this.write(big.subarray(0, end));
+      return pairs;
+    }
+  }
+
   /** Flushes to make room; a pair larger than the buffer is written on its own. */
   async appendPairSlowly(key: Uint8Array, value: Uint8Array): Promise<void> {
     await this.flush();
@@ -299,6 +371,24 @@ class ChunkWriter {
   }
 }
 
+/** Walks the pairs a source framed in `bytes[from, to)`: lengths within limits, ending exactly at `to`. Returns their number. */
+function checkFraming(bytes: Uint8Array, from: number, to: number): number {
+  let pairs = 0;
+  let at = from;
+  while (at < to) {
+    invariant(at + 8 <= to, 'a framed pair has both lengths');
+    const keyLength = readU32LE(bytes, at);
+    invariant(keyLength > 0 && keyLength <= MAX_SNAPSHOT_KEY_BYTES, () => `a snapshot key is 1 to ${MAX_SNAPSHOT_KEY_BYTES} bytes, got ${keyLength}`);
+    invariant(at + 8 + keyLength <= to, 'a framed key lies within the bytes written');
+    const valueLength = readU32LE(bytes, at + 4 + keyLength);
+    invariant(valueLength <= MAX_SNAPSHOT_VALUE_BYTES, () => `snapshot value of ${valueLength} bytes exceeds ${MAX_SNAPSHOT_VALUE_BYTES}`);
+    at += 8 + keyLength + valueLength;
+    pairs++;
+  }
+  invariant(at === to, 'framed pairs end exactly where the source said');
+  return pairs;
+}
+
 function assertPair(key: Uint8Array, value: Uint8Array): void {
   invariant(key.length > 0, 'a snapshot key is never empty: a zero key length is the end marker');
   invariant(key.length <= MAX_SNAPSHOT_KEY_BYTES, () => `snapshot key of ${key.length} bytes exceeds ${MAX_SNAPSHOT_KEY_BYTES}`);
@@ -329,9 +419,25 @@ async function syncFolder(folder: string): Promise<void> {
 /** Called for each pair in file order. `key` and `value` are views into a reused buffer: copy what you keep. */
 export type SnapshotPairHandler = (key: Uint8Array, value: Uint8Array) => void;
 
+/**
+ * Called for each pair in file order with its place in a reused buffer: the key is
+ * `bytes[keyAt, keyAt + keyLength)`, the value `bytes[valueAt, valueAt + valueLength)`.
+ * No view is made per pair; read what you need before returning.
+ */
+export type SnapshotPairRangeHandler = (bytes: Uint8Array, keyAt: number, keyLength: number, valueAt: number, valueLength: number) => void;
+
 export interface SnapshotReadOptions {
   /** Longest synchronous stretch in milliseconds before yielding to the event loop. */
   readonly yieldEveryMs?: number;
+  /**
+   * true (the default): verify the whole file before delivering the first pair. false:
+   * one pass, delivering pairs as they are read and verifying the checksum at the end,
+   * for a caller that builds something fresh and throws it all away when the read
+   * throws (a snapshot load into a new store). If the handler throws, the rest of the
+   * file is still verified and a damaged file is reported as such (SnapshotFileError)
+   * rather than as the handler's error.
+   */
+  readonly verifyFirst?: boolean;
 }
 
 /**
@@ -353,6 +459,28 @@ export async function readSnapshotFile(
   onPair: SnapshotPairHandler,
   options: SnapshotReadOptions = {},
 ): Promise<SnapshotFileInfo> {
+  return readSnapshotFileRanges(
+    path,
+    (bytes, keyAt, keyLength, valueAt, valueLength) => onPair(bytes.subarray(keyAt, keyAt + keyLength), bytes.subarray(valueAt, valueAt + valueLength)),
+    options,
+  );
+}
+
+/** {@link readSnapshotFile} delivering each pair's place in the buffer instead of views (for bulk loads). */
+export async function readSnapshotFileRanges(
+  path: string,
+  onPair: SnapshotPairRangeHandler,
+  options: SnapshotReadOptions = {},
+): Promise<SnapshotFileInfo> {
+  if (options.verifyFirst === false) {
+    try {
+      return await walkSnapshotFile(path, onPair, options);
+    } catch (error) {
+      if (error instanceof SnapshotFileError) throw error;
+      await walkSnapshotFile(path, null, options); // throws if the file itself is damaged
+      throw error;
+    }
+  }
   const verified = await walkSnapshotFile(path, null, options);
   const loaded = await walkSnapshotFile(path, onPair, options);
   if (loaded.checksum !== verified.checksum || loaded.bytes !== verified.bytes) {
@@ -369,7 +497,7 @@ export async function readSnapshotPairs(path: string): Promise<{ info: SnapshotF
 }
 
 /** One pass over the file: structure and checksum always, pairs to `onPair` when given. */
-async function walkSnapshotFile(path: string, onPair: SnapshotPairHandler | null, options: SnapshotReadOptions): Promise<SnapshotFileInfo> {
+async function walkSnapshotFile(path: string, onPair: SnapshotPairRangeHandler | null, options: SnapshotReadOptions): Promise<SnapshotFileInfo> {
   let file: FileHandle;
   try {
     file = await open(path, 'r');
@@ -386,10 +514,16 @@ async function walkSnapshotFile(path: string, onPair: SnapshotPairHandler | null
     return { path, version: SNAPSHOT_FORMAT_VERSION, metadata, pairCount, bytes: size, checksum };
   } catch (error) {
     if (error instanceof SnapshotFileError) throw error;
+    if (error instanceof HandlerFailure) throw error.cause; // the caller's own error, unchanged
     throw new SnapshotFileError('SNAPSHOT_IO', path, 0, `read failed: ${(error as Error).message}`, { cause: error });
   } finally {
     await file.close();
   }
+}
+
+/** Carries an error thrown by a pair handler through the reader untouched. */
+class HandlerFailure {
+  constructor(readonly cause: unknown) {}
 }
 
 /** Checks magic and version; returns a copy of the (not yet verified) metadata block. */
@@ -420,7 +554,7 @@ async function readHeader(reader: ChunkReader, path: string): Promise<Buffer> {
 }
 
 /** Walks the pairs up to and including the end marker; returns how many there were. */
-async function walkPairs(reader: ChunkReader, path: string, onPair: SnapshotPairHandler | null, yieldEveryMs: number): Promise<number> {
+async function walkPairs(reader: ChunkReader, path: string, onPair: SnapshotPairRangeHandler | null, yieldEveryMs: number): Promise<number> {
   let count = 0;
   let lastYield = performance.now();
   for (;;) {
@@ -460,8 +594,11 @@ async function walkPairs(reader: ChunkReader, path: string, onPair: SnapshotPair
       at = reader.position;
     }
     if (onPair !== null) {
-      const valueStart = at + 8 + keyLength;
-      onPair(buffer.subarray(at + 4, at + 4 + keyLength), buffer.subarray(valueStart, valueStart + valueLength));
+      try {
+        onPair(buffer, at + 4, keyLength, at + 8 + keyLength, valueLength);
+      } catch (error) {
+        throw new HandlerFailure(error);
+      }
     }
     reader.position = at + pairBytes;
     if (++count % PAIRS_PER_CLOCK_CHECK === 0 && performance.now() - lastYield >= yieldEveryMs) {
