@@ -1,40 +1,6 @@
-/** curvefs.metaserver.MetaStatusCode: the status of every MetaServerService response. Numbers are wire format. */
-export const MetaStatusCode = {
-  OK: 0,
-  UNKNOWN_ERROR: 1,
-  PARAM_ERROR: 2,
-  NOT_FOUND: 3,
-  INODE_EXIST: 4,
-  DENTRY_EXIST: 5,
-  SYM_LINK_EMPTY: 6,
-  RPC_ERROR: 7,
-  COPYSET_NOTEXIST: 8,
-  REDIRECTED: 9,
-  OVERLOAD: 10,
-  TARGET_DIRECTORY_EXIST: 11,
-  HANDLE_PENDING_TX_FAILED: 12,
-  HANDLE_TX_FAILED: 13,
-  PARTITION_NOT_FOUND: 14,
-  PARTITION_EXIST: 15,
-  PARTITION_DELETING: 16,
-  PARTITION_ALLOC_ID_FAIL: 17,
-  SAVE_META_FAIL: 18,
-  S3_DELETE_ERR: 19,
-  PARTITION_ID_MISSMATCH: 20,
-  IDEMPOTENCE_OK: 21,
-  SERIALIZE_TO_STRING_FAILED: 22,
-  PARSE_FROM_STRING_FAILED: 23,
-  STORAGE_INTERNAL_ERROR: 24,
-  RPC_STREAM_ERROR: 25,
-  INODE_S3_META_TOO_LARGE: 26,
-  STORAGE_CLOSED: 27,
-  TX_FAILED: 28,
-  TX_WRITE_CONFLICT: 29,
-  TX_KEY_LOCKED: 30,
-  TX_COMMITTED: 31,
-  TX_ROLLBACKED: 32,
-  TX_TIMEOUT: 33,
-  TX_INPROGRESS: 34,
-  TX_MISMATCH: 35,
-} as const;
-export type MetaStatusCode = (typeof MetaStatusCode)[keyof typeof MetaStatusCode];
+/**
+ * curvefs.metaserver.MetaStatusCode: the status of every MetaServerService response.
+ * One definition, with the wire shapes (its numbers are wire format, held to the .proto
+ * by test/proto/wire.test.ts).
+ */
+export { MetaStatusCode } from '../proto/metaserver-types.ts';
