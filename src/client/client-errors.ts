@@ -103,8 +103,10 @@ export type FsErrorCode =
   | 'NOT_DIRECTORY'
   /** unlink or link of a directory (EISDIR / EPERM). */
   | 'IS_DIRECTORY'
-  /** A rename whose two parents live in different partitions and no cross-partition protocol is configured (EXDEV). */
-  | 'CROSS_PARTITION';
+  /** CurveFS's rename protocol: the two parents live in different partitions (EXDEV). */
+  | 'CROSS_PARTITION'
+  /** metaraft's rename: the two parents live in different copysets; the cross-copyset protocol is not built yet (EXDEV). */
+  | 'CROSS_COPYSET';
 
 export class FsError extends Error {
   readonly code: FsErrorCode;

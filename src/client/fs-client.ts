@@ -15,7 +15,7 @@
 import { FsFileType, ManageInodeType, type Dentry, type Inode, type InodeAttr, type Time } from '../proto/index.ts';
 import { FsError, isMetaError } from './client-errors.ts';
 import { FsCalls, S_IFMT, modeOf, routedTo, type InodeChanges } from './fs-calls.ts';
-import { renameEntry, type AtomicRenameCall, type RenameTxCommit } from './fs-rename.ts';
+import { renameEntry, type AtomicRenameCall, type RenameProtocol, type RenameTxCommit } from './fs-rename.ts';
 import type { CallOptions, MetaServerClient } from './meta-server-client.ts';
 
 /** The root directory's inode id (wire.md). */
@@ -33,9 +33,14 @@ export interface FsClientOptions {
   /** Wall-clock time for the times the client sets (creation, ctime). Default: the system clock. */
   readonly now?: () => Time;
   readonly listPageSize?: number;
-  /** SEAM(metaraft-rename): metaraft's own one-call rename, when the service offers it (see fs-rename.ts). */
+  /**
+   * 'metaraft' (default): one atomic MetaraftService.Rename inside a copyset; 'curvefs':
+   * CurveFS's PrepareRenameTx sequence inside a partition (fs-rename.ts).
+   */
+  readonly renameProtocol?: RenameProtocol;
+  /** How the 'metaraft' protocol sends its call; default MetaServerClient.rename (tests may route it elsewhere). */
   readonly atomicRename?: AtomicRenameCall;
-  /** The coordinator's commit of a prepared rename transaction (CurveFS: the MDS's CommitTx); none by default. */
+  /** 'curvefs' protocol: the coordinator's commit of a prepared rename transaction (CurveFS: the MDS's CommitTx); none by default. */
   readonly commitRenameTx?: RenameTxCommit;
 }
 
@@ -81,9 +86,16 @@ export class FsClient {
   readonly calls: FsCalls;
   private readonly now: () => Time;
   private readonly listPageSize: number;
+  /** The 'metaraft' protocol's call; undefined under 'curvefs'. */
+  private readonly atomicRename: AtomicRenameCall | undefined;
 
   constructor(private readonly options: FsClientOptions) {
     this.fsId = options.fsId;
+    const protocol = options.renameProtocol ?? 'metaraft';
+    if (protocol !== 'metaraft' && protocol !== 'curvefs') throw new RangeError(`renameProtocol must be 'metaraft' or 'curvefs', not ${String(protocol)}`);
+    // A rename call given with the CurveFS protocol would be silently unused.
+    if (protocol === 'curvefs' && options.atomicRename !== undefined) throw new RangeError("atomicRename applies to renameProtocol 'metaraft' only");
+    this.atomicRename = protocol === 'curvefs' ? undefined : (options.atomicRename ?? (async (request, callOptions) => void (await options.client.rename(request, callOptions))));
     this.calls = new FsCalls(options.client, options.fsId);
     this.now = options.now ?? systemTime;
     this.listPageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
@@ -274,13 +286,14 @@ export class FsClient {
   }
 
   /**
-   * rename (FuseOpRename → RenameOperator); the sequence is in fs-rename.ts. Source and
-   * destination parents must live in one partition (or, with `atomicRename`, in one
-   * copyset); otherwise FsError CROSS_PARTITION.
+   * rename; the protocols are in fs-rename.ts. 'metaraft' (default): one atomic
+   * MetaraftService.Rename; parents in different copysets → FsError CROSS_COPYSET.
+   * 'curvefs' (FuseOpRename → RenameOperator): parents in different partitions →
+   * FsError CROSS_PARTITION.
    */
   rename(srcParent: number, srcName: string, dstParent: number, dstName: string): Promise<void> {
     return renameEntry(
-      { calls: this.calls, now: this.now, atomicRename: this.options.atomicRename, commitRenameTx: this.options.commitRenameTx },
+      { calls: this.calls, now: this.now, atomicRename: this.atomicRename, commitRenameTx: this.options.commitRenameTx },
       { srcParent, srcName, dstParent, dstName },
       this.opOptions(),
     );

@@ -1,6 +1,20 @@
 /**
- * rename, as CurveFS's first rename design does it (RenameOperator; curve-facts.md),
- * for source and destination entries in one partition:
+ * rename, by one of two protocols ({@link RenameProtocol}).
+ *
+ * 'metaraft' (the default): one call, MetaraftService.Rename, to the copyset holding
+ * both parents' partitions. The server renames atomically in one log entry, parents'
+ * nlink and times and the replaced inode included, so every reader sees the old or the
+ * new namespace. Parents in different partitions of one copyset are fine; parents in
+ * different copysets are refused here with FsError CROSS_COPYSET (the cross-copyset
+ * protocol of docs/transactions.md is not built yet), and a directory move whose
+ * ancestry leaves the copyset is refused by the server (TX_FAILED). When the file
+ * system spans several copysets, the names are read first (GetDentry ×2) so that a
+ * moved or replaced inode held by another copyset can be updated after the rename
+ * (UpdateInode; that part is not atomic with the names).
+ *
+ * 'curvefs': as CurveFS's first rename design does it (RenameOperator; curve-facts.md),
+ * for source and destination entries in one partition, for compatibility with what a
+ * CurveFS metaserver expects to see:
  *
  *  1. GetDentry(srcParent, srcName)                     — Precheck: the source exists
  *  2. GetDentry(dstParent, dstName)                     — CheckOverwrite: NOT_FOUND is fine
@@ -18,16 +32,11 @@
  *
  * Steps 4 and 7 are the client-side parent link counting that CurveFS later moved into
  * the server; they remain here because a prepared rename transaction does not touch the
- * parents on the server.
- *
- * SEAM(metaraft-rename): metaraft's executor has its own rename inside one copyset (one
- * log entry, parents and replaced inode included; atomic for every reader). When the
- * service exposes it on the wire, pass {@link FsClientOptions.atomicRename}: rename then
- * sends that one call instead of steps 1–9, and allows parents in different partitions
- * of one copyset. Renames across copysets need a protocol metaraft has yet to choose.
+ * parents on the server. Between these calls a reader can see a half-done rename: that
+ * is why 'metaraft' is the default.
  */
 
-import { DentryFlag, FsFileType, type Time } from '../proto/index.ts';
+import { DentryFlag, FsFileType, type PartitionInfo, type Time } from '../proto/index.ts';
 import { FsError } from './client-errors.ts';
 import { routedTo, type FsCalls } from './fs-calls.ts';
 import type { CallOptions } from './meta-server-client.ts';
@@ -46,7 +55,10 @@ export interface AtomicRenameRequest {
   readonly create?: Time;
 }
 
-/** Sends metaraft's rename; throws MetaClientError on a status other than OK. */
+/** Which rename protocol FsClient speaks (see the module doc). */
+export type RenameProtocol = 'metaraft' | 'curvefs';
+
+/** Sends metaraft's rename (MetaServerClient.rename by default); throws MetaClientError on a status other than OK. */
 export type AtomicRenameCall = (request: AtomicRenameRequest, options: CallOptions) => Promise<void>;
 
 /** Commits prepared rename transactions: partition → its new committed txId (CurveFS: MDS CommitTx). */
@@ -55,6 +67,7 @@ export type RenameTxCommit = (transactions: readonly { partitionId: number; txId
 export interface RenameContext {
   readonly calls: FsCalls;
   readonly now: () => Time;
+  /** Set: the 'metaraft' protocol, through this call. Undefined: the 'curvefs' protocol. */
   readonly atomicRename: AtomicRenameCall | undefined;
   readonly commitRenameTx: RenameTxCommit | undefined;
 }
@@ -72,29 +85,61 @@ export async function renameEntry(context: RenameContext, names: RenameNames, op
   const dstPartition = calls.dentryPartition(names.dstParent);
   if (context.atomicRename !== undefined) {
     if (srcPartition.poolId !== dstPartition.poolId || srcPartition.copysetId !== dstPartition.copysetId) {
-      throw new FsError('CROSS_PARTITION', 'rename across copysets is not supported yet');
+      throw new FsError('CROSS_COPYSET', 'rename across copysets needs the cross-copyset protocol, not built yet');
     }
-    await context.atomicRename(
-      {
-        poolId: srcPartition.poolId,
-        copysetId: srcPartition.copysetId,
-        fsId: calls.fsId,
-        srcPartitionId: srcPartition.partitionId,
-        srcParentInodeId: names.srcParent,
-        srcName: names.srcName,
-        dstPartitionId: dstPartition.partitionId,
-        dstParentInodeId: names.dstParent,
-        dstName: names.dstName,
-        create: context.now(),
-      },
-      options,
-    );
+    await metaraftRename(context, context.atomicRename, names, srcPartition, dstPartition, options);
     return;
   }
   if (srcPartition.partitionId !== dstPartition.partitionId) {
-    throw new FsError('CROSS_PARTITION', 'rename across partitions needs metaraft\'s rename call');
+    throw new FsError('CROSS_PARTITION', 'CurveFS\'s rename protocol renames inside one partition only (renameProtocol \'metaraft\' renames inside a copyset)');
   }
   await prepareRename(context, names, options);
+}
+
+/**
+ * The 'metaraft' protocol: one Rename. The server changes what its copyset holds; an
+ * inode of the file system held by ANOTHER copyset (the moved one, or the replaced one)
+ * is the caller's to update (metastore.md), after the rename, as CurveFS's protocol
+ * does for all of them. Only when the file system spans several copysets are the two
+ * names read first to learn those inode ids; otherwise the rename is the one call.
+ */
+async function metaraftRename(
+  context: RenameContext,
+  send: AtomicRenameCall,
+  names: RenameNames,
+  srcPartition: PartitionInfo,
+  dstPartition: PartitionInfo,
+  options: CallOptions,
+): Promise<void> {
+  const { calls } = context;
+  const home = { poolId: srcPartition.poolId, copysetId: srcPartition.copysetId };
+  const spansCopysets = calls.partitions.partitionsOf(calls.fsId).some((p) => p.poolId !== home.poolId || p.copysetId !== home.copysetId);
+  const source = spansCopysets ? await calls.getDentry(names.srcParent, names.srcName, options) : undefined;
+  const old = spansCopysets ? await calls.findDentry(names.dstParent, names.dstName, options) : undefined;
+  const time = context.now();
+  await send(
+    {
+      poolId: home.poolId,
+      copysetId: home.copysetId,
+      fsId: calls.fsId,
+      srcPartitionId: srcPartition.partitionId,
+      srcParentInodeId: names.srcParent,
+      srcName: names.srcName,
+      dstPartitionId: dstPartition.partitionId,
+      dstParentInodeId: names.dstParent,
+      dstName: names.dstName,
+      create: time,
+    },
+    options,
+  );
+  if (source === undefined || (old !== undefined && old.inodeId === source.inodeId)) return; // nothing left, or POSIX no-op
+  const elsewhere = (inodeId: number): boolean => {
+    const partition = calls.inodePartition(inodeId);
+    return partition.poolId !== home.poolId || partition.copysetId !== home.copysetId;
+  };
+  if (names.srcParent !== names.dstParent && elsewhere(source.inodeId)) await moveParent(calls, source.inodeId, names.srcParent, names.dstParent, time, options);
+  // A directory held elsewhere is never replaced: the server refuses it (its emptiness is unknown there).
+  if (old !== undefined && elsewhere(old.inodeId)) await calls.unlinkInode(old.inodeId, names.dstParent, time, options);
 }
 
 async function prepareRename(context: RenameContext, names: RenameNames, options: CallOptions): Promise<void> {

@@ -45,6 +45,7 @@ export {
   CLI_SERVICE,
   COPYSET_SERVICE,
   META_SERVICE,
+  METARAFT_SERVICE,
   MetaServerClient,
   READ_METHODS,
   type CallOptions,
@@ -66,4 +67,4 @@ export {
   type FsClientOptions,
   type NodeAttributes,
 } from './fs-client.ts';
-export type { AtomicRenameCall, AtomicRenameRequest, RenameTxCommit } from './fs-rename.ts';
+export type { AtomicRenameCall, AtomicRenameRequest, RenameProtocol, RenameTxCommit } from './fs-rename.ts';

@@ -1,6 +1,7 @@
 /**
- * The low-level client: one typed method per RPC of MetaServerService, CliService2 and
- * CopysetService. MetaServerService calls are routed by the request's
+ * The low-level client: one typed method per RPC of MetaServerService, CliService2,
+ * CopysetService and metaraft's own MetaraftService. MetaServerService and
+ * MetaraftService calls are routed by the request's
  * (poolId, copysetId) to that copyset's leader through {@link CopysetCaller}; their
  * answers come back on OK and throw {@link MetaClientError} otherwise. Reads carry the
  * highest appliedIndex seen from the copyset.
@@ -24,6 +25,7 @@ import { DEFAULT_RETRY_POLICY, checkRetryPolicy, systemClock, type ClientClock, 
 export const META_SERVICE = 'curvefs.metaserver.MetaServerService';
 export const CLI_SERVICE = 'curvefs.metaserver.copyset.CliService2';
 export const COPYSET_SERVICE = 'curvefs.metaserver.copyset.CopysetService';
+export const METARAFT_SERVICE = 'metaraft.meta.MetaraftService';
 
 export type MetaMethod = MethodName<typeof META_SERVICE>;
 export type MetaRequest<M extends MetaMethod> = Encodable<RequestOf<typeof META_SERVICE, M>>;
@@ -184,6 +186,28 @@ export class MetaServerClient {
   }
   deletePartition(request: MetaRequest<'DeletePartition'>, options?: CallOptions): Promise<P.DeletePartitionResponse> {
     return this.call('DeletePartition', request, options);
+  }
+
+  // ---- MetaraftService (metaraft's own calls) ----
+
+  /**
+   * metaraft's atomic rename of two names in partitions of ONE copyset (one log entry:
+   * dentries, parents' nlink and times, the moved and the replaced inode). Routed and
+   * retried like a MetaServerService write; a status other than OK throws
+   * MetaClientError (e.g. TX_FAILED: a directory move whose ancestry leaves the copyset).
+   */
+  async rename(request: Encodable<P.MetaraftRenameRequest>, options: CallOptions = {}): Promise<P.MetaraftRenameResponse> {
+    const response = await this.caller.call({
+      copyset: { poolId: request.poolId, copysetId: request.copysetId },
+      service: METARAFT_SERVICE,
+      method: 'Rename',
+      request: () => request,
+      verdict: (answer) => metaVerdict(answer),
+      appliedIndexOf: (answer) => answer.appliedIndex,
+      ...deadlineOf(options),
+    });
+    if (response.statusCode !== MetaStatusCode.OK) throw new MetaClientError('Rename', response.statusCode);
+    return response;
   }
 
   // ---- CliService2 ----

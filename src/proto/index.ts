@@ -29,3 +29,4 @@ export * from './common-types.ts';
 export * from './metaserver-types.ts';
 export * from './copyset-types.ts';
 export * from './raft-wire-types.ts';
+export * from './metaraft-meta-types.ts';

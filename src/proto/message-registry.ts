@@ -6,6 +6,7 @@
 import type * as common from './common-types.ts';
 import type * as copyset from './copyset-types.ts';
 import type * as metaserver from './metaserver-types.ts';
+import type * as metaraftMeta from './metaraft-meta-types.ts';
 import type * as raft from './raft-wire-types.ts';
 import { createMessageCodec, type MessageCodec } from './message-codec.ts';
 import { protoRoot } from './proto-root.ts';
@@ -79,6 +80,9 @@ export interface MessageTypes {
   'metaraft.raft.Ack': raft.RaftAck;
   'metaraft.raft.SnapshotChunk': raft.SnapshotChunk;
   'metaraft.raft.SnapshotAck': raft.SnapshotAck;
+
+  'metaraft.meta.RenameRequest': metaraftMeta.MetaraftRenameRequest;
+  'metaraft.meta.RenameResponse': metaraftMeta.MetaraftRenameResponse;
 }
 
 export type MessageName = keyof MessageTypes;

@@ -18,6 +18,7 @@ export const PROTO_FILES = [
   'curvefs/copyset.proto',
   'curvefs/cli2.proto',
   'metaraft/raft.proto',
+  'metaraft/meta.proto',
 ] as const;
 
 /** How far up from this module the proto folder may be (src/proto → root is 2; dist adds 1). */

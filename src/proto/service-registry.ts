@@ -61,6 +61,10 @@ export const SERVICES = {
     Stream: ['metaraft.raft.RaftBatch', 'metaraft.raft.Ack'],
     InstallSnapshot: ['metaraft.raft.SnapshotChunk', 'metaraft.raft.SnapshotAck'],
   },
+  // metaraft's own metadata calls (proto/metaraft/meta.proto).
+  'metaraft.meta.MetaraftService': {
+    Rename: ['metaraft.meta.RenameRequest', 'metaraft.meta.RenameResponse'],
+  },
 } as const satisfies Record<string, Record<string, readonly [MessageName, MessageName]>>;
 
 export type ServiceName = keyof typeof SERVICES;

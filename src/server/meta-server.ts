@@ -21,6 +21,7 @@ import type { GroupId, NodeId } from '../raft/types.ts';
 import { cliServiceHandlers } from '../service/cli-service.ts';
 import { copysetServiceHandlers } from '../service/copyset-service.ts';
 import { metaServiceHandlers } from '../service/meta-service.ts';
+import { metaraftServiceHandlers } from '../service/metaraft-service.ts';
 import type { CreateCopysetOutcome, ServiceBackend } from '../service/service-backend.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { GrpcTransport } from '../transport/grpc-transport.ts';
@@ -290,6 +291,7 @@ export class MetaServer implements ServiceBackend {
     server.addService(serverServiceDefinition('curvefs.metaserver.MetaServerService'), metaServiceHandlers(this));
     server.addService(serverServiceDefinition('curvefs.metaserver.copyset.CopysetService'), copysetServiceHandlers(this));
     server.addService(serverServiceDefinition('curvefs.metaserver.copyset.CliService2'), cliServiceHandlers(this));
+    server.addService(serverServiceDefinition('metaraft.meta.MetaraftService'), metaraftServiceHandlers(this));
   }
 
   private forwardHostEvents(host: RaftHost): void {

@@ -1,7 +1,7 @@
 /**
  * A fake copyset on real gRPC: a few "peers" (grpc-js servers on 127.0.0.1, port 0)
  * sharing one {@link FakeMetaState}, of which one is the leader. A follower answers
- * MetaServerService calls REDIRECTED; every peer answers CliService2.GetLeader with the
+ * MetaServerService and MetaraftService calls REDIRECTED; every peer answers CliService2.GetLeader with the
  * current leader. Every call is recorded, and faults can be injected: OVERLOAD answers,
  * a peer that never answers, a peer shut down.
  */
@@ -25,6 +25,7 @@ export interface MetaStateBackend {
 }
 
 const META = 'curvefs.metaserver.MetaServerService';
+const METARAFT = 'metaraft.meta.MetaraftService';
 const CLI = 'curvefs.metaserver.copyset.CliService2';
 const COPYSET = 'curvefs.metaserver.copyset.CopysetService';
 
@@ -45,7 +46,7 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
   readonly calls: RecordedCall[];
   readonly peers: FakePeer[] = [];
   leader: string | undefined;
-  /** The next this-many MetaServerService calls (at any peer) are answered OVERLOAD. */
+  /** The next this-many MetaServerService / MetaraftService calls (at any peer) are answered OVERLOAD. */
   overloadNext = 0;
   /** Peers that accept calls but never answer (a partitioned process). */
   readonly silent = new Set<string>();
@@ -107,7 +108,7 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
   routedMethods(): string[] {
     return this.calls
       .filter((call) => call.method !== 'GetLeader')
-      .map((call) => `${call.method}/${call.request.partitionId ?? call.request.partition?.partitionId}`);
+      .map((call) => `${call.method}/${routedPartition(call.request)}`);
   }
 
   clearCalls(): void {
@@ -129,7 +130,8 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
   private async addPeer(): Promise<void> {
     const server = new grpc.Server();
     const holder: { address: string } = { address: '' };
-    server.addService(serverServiceDefinition(META), this.metaHandlers(holder) as grpc.UntypedServiceImplementation);
+    server.addService(serverServiceDefinition(META), this.metaHandlers(holder, META) as grpc.UntypedServiceImplementation);
+    server.addService(serverServiceDefinition(METARAFT), this.metaHandlers(holder, METARAFT) as grpc.UntypedServiceImplementation);
     server.addService(serverServiceDefinition(CLI), this.cliHandlers(holder) as grpc.UntypedServiceImplementation);
     server.addService(serverServiceDefinition(COPYSET), this.copysetHandlers(holder) as grpc.UntypedServiceImplementation);
     const port = await new Promise<number>((resolve, reject) =>
@@ -139,9 +141,9 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
     this.peers.push({ address: holder.address, server, alive: true });
   }
 
-  private metaHandlers(holder: { address: string }): Record<string, grpc.handleUnaryCall<any, any>> {
+  private metaHandlers(holder: { address: string }, service: typeof META | typeof METARAFT): Record<string, grpc.handleUnaryCall<any, any>> {
     const handlers: Record<string, grpc.handleUnaryCall<any, any>> = {};
-    for (const method of Object.keys(SERVICES[META])) {
+    for (const method of Object.keys(SERVICES[service])) {
       handlers[method] = (call: grpc.ServerUnaryCall<ServerRequest<typeof META, any>, unknown>, callback: grpc.sendUnaryData<any>) => {
         const decoded = call.request;
         const request = decoded.ok ? (decoded.value as Record<string, any>) : {};
@@ -197,6 +199,11 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
 export interface CopysetStatusAnswer {
   readonly peer: string;
   readonly leader: string;
+}
+
+/** The partition a recorded call is routed by (Rename: its source's). */
+export function routedPartition(request: Record<string, any>): number | undefined {
+  return request.partitionId ?? request.partition?.partitionId ?? request.srcPartitionId;
 }
 
 /** A response with no payload: repeated fields empty, as the executor answers failures. */

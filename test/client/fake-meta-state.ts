@@ -5,6 +5,9 @@
  * real executor replaces it in end-to-end tests of the server.
  *
  * PrepareRenameTx is committed at once here (there is no coordinator to commit it).
+ * metaraft's Rename is a simplified one-step move (names, parent lists, parents' and
+ * the replaced file's nlink; none of the executor's refusals but NOT_FOUND); the
+ * executor-backed tests check the real one.
  */
 
 import {
@@ -113,6 +116,10 @@ export class FakeMetaState {
         return this.routed(r, r.fsId, r.parentInodeId, () => this.deleteDentry(r));
       case 'PrepareRenameTx':
         return this.routed(r, r.dentrys[0]?.fsId, r.dentrys[0]?.parentInodeId, () => this.prepareRename(r));
+      case 'Rename':
+        return this.routed({ partitionId: r.srcPartitionId }, r.fsId, r.srcParentInodeId, () =>
+          this.routed({ partitionId: r.dstPartitionId }, r.fsId, r.dstParentInodeId, () => this.rename(r)),
+        );
       default:
         return { statusCode: MetaStatusCode.UNKNOWN_ERROR };
     }
@@ -236,6 +243,24 @@ export class FakeMetaState {
     if (r.type !== undefined) {
       this.adjustParent(r.fsId, r.parentInodeId, r.type === FsFileType.TYPE_DIRECTORY ? -1 : 0, r.create);
     }
+    return this.write({ statusCode: MetaStatusCode.OK });
+  }
+
+  private rename(r: Req): Answer {
+    const source = this.dentries.get(`${r.fsId}:${r.srcParentInodeId}`)?.get(r.srcName);
+    if (source === undefined) return { statusCode: MetaStatusCode.NOT_FOUND };
+    const replaced = this.dentries.get(`${r.fsId}:${r.dstParentInodeId}`)?.get(r.dstName);
+    this.dentries.get(`${r.fsId}:${r.srcParentInodeId}`)!.delete(r.srcName);
+    this.putDentry({ ...source, parentInodeId: r.dstParentInodeId, name: r.dstName });
+    const moves = r.srcParentInodeId !== r.dstParentInodeId;
+    if (moves && source.type === FsFileType.TYPE_DIRECTORY) {
+      this.adjustParent(r.fsId, r.srcParentInodeId, -1, r.create);
+      this.adjustParent(r.fsId, r.dstParentInodeId, 1, r.create);
+    }
+    const moved = this.inode(r.fsId, source.inodeId);
+    if (moved !== undefined && moves) this.inodes.set(`${r.fsId}:${moved.inodeId}`, { ...moved, parent: moved.parent.map((p) => (p === r.srcParentInodeId ? r.dstParentInodeId : p)) });
+    const old = replaced === undefined ? undefined : this.inode(r.fsId, replaced.inodeId);
+    if (old !== undefined) this.inodes.set(`${r.fsId}:${old.inodeId}`, { ...old, nlink: Math.max(0, old.nlink - 1) });
     return this.write({ statusCode: MetaStatusCode.OK });
   }
 

@@ -19,7 +19,7 @@ import {
 } from '../../src/client/index.ts';
 import { DentryFlag, FsFileType, type Time } from '../../src/proto/index.ts';
 import { Random } from '../../src/testing/random.ts';
-import { FakeCluster, type RecordedCall } from './fake-cluster.ts';
+import { FakeCluster, routedPartition, type RecordedCall } from './fake-cluster.ts';
 
 const FS = 1;
 const ROOT = 1;
@@ -31,18 +31,23 @@ let one: FakeCluster;
 let two: FakeCluster;
 let client: MetaServerClient;
 let fs: FsClient;
+/** The same operations, renaming by CurveFS's PrepareRenameTx protocol. */
+let curvefs: FsClient;
+/** Partition 10's row (copyset 1 alone), for a client whose file system lives in one copyset. */
+let p10: ReturnType<FakeCluster['partition']>;
 
 beforeAll(async () => {
   one = await FakeCluster.start(2, 1, 1, calls);
   two = await FakeCluster.start(2, 1, 2, calls);
   const random = new Random(11);
   client = new MetaServerClient({
-    partitions: [...one.routes([one.partition(FS, 10, 0, 9)]), ...two.routes([two.partition(FS, 20, 10, 999)])],
+    partitions: [...one.routes([(p10 = one.partition(FS, 10, 0, 9))]), ...two.routes([two.partition(FS, 20, 10, 999)])],
     transport: new GrpcPeerTransport(),
     random: () => random.next(),
     retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 },
   });
   fs = new FsClient({ client, fsId: FS, now: () => T, listPageSize: 3 });
+  curvefs = new FsClient({ client, fsId: FS, now: () => T, listPageSize: 3, renameProtocol: 'curvefs' });
   await fs.initRoot(ATTRS);
 });
 
@@ -60,7 +65,7 @@ beforeEach(() => {
 function sequence(): string[] {
   return calls
     .filter((call) => call.method !== 'GetLeader')
-    .map((call) => `${call.method}/${call.request.partitionId ?? call.request.partition?.partitionId}`);
+    .map((call) => `${call.method}/${routedPartition(call.request)}`);
 }
 
 function requestsOf(method: string): Record<string, any>[] {
@@ -224,9 +229,9 @@ describe('file-system operations: RPC sequences and effects', () => {
   });
 });
 
-describe('rename', () => {
+describe('rename, renameProtocol \'curvefs\' (CurveFS\'s PrepareRenameTx sequence)', () => {
   it('within one directory: GetDentry, GetDentry (absent), PrepareRenameTx with both dentries at txId + 1', async () => {
-    await fs.rename(3, 'a.txt', 3, 'b.txt');
+    await curvefs.rename(3, 'a.txt', 3, 'b.txt');
     expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'PrepareRenameTx/10']);
     const [prepare] = requestsOf('PrepareRenameTx');
     const [source, destination] = prepare!.dentrys;
@@ -243,7 +248,7 @@ describe('rename', () => {
   });
 
   it('over an existing file: the replaced inode loses a link (GetInode, UpdateInode nlink − 1)', async () => {
-    await fs.rename(3, 'to-a', 3, 'b.txt');
+    await curvefs.rename(3, 'to-a', 3, 'b.txt');
     expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'PrepareRenameTx/10', 'GetInode/10', 'UpdateInode/10']);
     expect(requestsOf('UpdateInode')[0]).toMatchObject({ inodeId: 4, nlink: 0 });
     expect(requestsOf('PrepareRenameTx')[0]!.dentrys[0].txId).toBe(2);
@@ -255,7 +260,7 @@ describe('rename', () => {
     const rootLinks = inodeOf(ROOT).nlink;
     const docsLinks = inodeOf(3).nlink;
     calls.length = 0;
-    await fs.rename(3, 'sub', ROOT, 'moved');
+    await curvefs.rename(3, 'sub', ROOT, 'moved');
     const where = sub.inodeId < 10 ? 10 : 20;
     expect(sequence()).toEqual([
       'GetDentry/10',
@@ -276,25 +281,90 @@ describe('rename', () => {
   it('over a non-empty directory: NOT_EMPTY after GetDentry, GetDentry, ListDentry; nothing written', async () => {
     await fs.mkdir(ROOT, 'src-dir', ATTRS);
     calls.length = 0;
-    await expect(fs.rename(ROOT, 'src-dir', ROOT, 'docs')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
+    await expect(curvefs.rename(ROOT, 'src-dir', ROOT, 'docs')).rejects.toMatchObject({ code: 'NOT_EMPTY' });
     expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10', 'ListDentry/10']);
   });
 
-  it('parents in different partitions without metaraft\'s rename call: CROSS_PARTITION, no RPC', async () => {
+  it('parents in different partitions: CROSS_PARTITION, no RPC', async () => {
     const far = await fs.mkdir(ROOT, 'far', ATTRS); // partition 10 is full: lives in 20
     expect(far.inodeId).toBeGreaterThanOrEqual(10);
     calls.length = 0;
-    await expect(fs.rename(ROOT, 'f6', far.inodeId, 'f6')).rejects.toMatchObject({ code: 'CROSS_PARTITION' });
+    await expect(curvefs.rename(ROOT, 'f6', far.inodeId, 'f6')).rejects.toMatchObject({ code: 'CROSS_PARTITION' });
     expect(sequence()).toEqual([]);
   });
 
-  it('SEAM: with an atomicRename call configured, rename sends that one call instead', async () => {
+  it('an atomicRename call given replaces MetaServerClient.rename as the sender of the one call', async () => {
     const sent: AtomicRenameRequest[] = [];
     const seamed = new FsClient({ client, fsId: FS, now: () => T, atomicRename: async (request) => void sent.push(request) });
     await seamed.rename(ROOT, 'f6', 3, 'f6-moved');
-    expect(sequence()).toEqual([]);
+    // The file system spans two copysets: the names are read first (see the 'metaraft' tests).
+    expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10']);
     expect(sent).toEqual([
       { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: 10, srcParentInodeId: ROOT, srcName: 'f6', dstPartitionId: 10, dstParentInodeId: 3, dstName: 'f6-moved', create: T },
     ]);
+  });
+});
+
+describe('rename, renameProtocol \'metaraft\' (the default): one MetaraftService.Rename', () => {
+  it('a file system in ONE copyset: exactly one Rename, routed by the source partition; refusals are MetaClientError of Rename', async () => {
+    const file = await fs.create(ROOT, 'solo', ATTRS);
+    const single = new MetaServerClient({ partitions: one.routes([p10]), transport: new GrpcPeerTransport(), retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 } });
+    try {
+      const solo = new FsClient({ client: single, fsId: FS, now: () => T });
+      calls.length = 0;
+      await solo.rename(ROOT, 'solo', 3, 'solo2');
+      expect(sequence()).toEqual(['Rename/10']);
+      expect(requestsOf('Rename')).toEqual([
+        { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: 10, srcParentInodeId: ROOT, srcName: 'solo', dstPartitionId: 10, dstParentInodeId: 3, dstName: 'solo2', create: T },
+      ]);
+      expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).not.toContain('solo');
+      expect(one.state.entriesOf(FS, 3).find((d) => d.name === 'solo2')?.inodeId).toBe(file.inodeId);
+
+      calls.length = 0;
+      const failure = await solo.rename(ROOT, 'no-such-name', 3, 'x').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(MetaClientError);
+      expect(failure).toMatchObject({ code: 'NOT_FOUND', method: 'Rename' });
+      expect(sequence()).toEqual(['Rename/10']);
+    } finally {
+      single.close();
+    }
+  });
+
+  it('a file system over several copysets: the names are read, then Rename; inodes held by another copyset are updated after it', async () => {
+    const moved = await fs.create(ROOT, 'm1', ATTRS); // partition 10 is full: inode in 20 (copyset 2)
+    const old = await fs.create(3, 'm2', ATTRS);
+    expect([moved.inodeId, old.inodeId].every((id) => id >= 10)).toBe(true);
+    calls.length = 0;
+    await fs.rename(ROOT, 'm1', 3, 'm2');
+    expect(sequence()).toEqual([
+      'GetDentry/10',
+      'GetDentry/10',
+      'Rename/10',
+      'GetInode/20', // the moved inode's parent list: ROOT → 3
+      'UpdateInode/20',
+      'GetInode/20', // the replaced inode loses its link
+      'UpdateInode/20',
+    ]);
+    expect(requestsOf('Rename')[0]).toMatchObject({ srcPartitionId: 10, dstPartitionId: 10, srcName: 'm1', dstName: 'm2' });
+    expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).not.toContain('m1');
+    expect(one.state.entriesOf(FS, 3).find((d) => d.name === 'm2')?.inodeId).toBe(moved.inodeId);
+    expect(inodeOf(moved.inodeId).parent).toEqual([3]);
+    expect(inodeOf(old.inodeId).nlink).toBe(0);
+  });
+
+  it('parents in different copysets: CROSS_COPYSET, no RPC', async () => {
+    const far = await fs.mkdir(ROOT, 'far2', ATTRS);
+    expect(far.inodeId).toBeGreaterThanOrEqual(10); // in partition 20, copyset 2
+    await fs.create(ROOT, 'm3', ATTRS);
+    calls.length = 0;
+    const failure = await fs.rename(ROOT, 'm3', far.inodeId, 'm3').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FsError);
+    expect((failure as FsError).code).toBe('CROSS_COPYSET');
+    expect(sequence()).toEqual([]);
+  });
+
+  it('options: an unknown protocol, or atomicRename with the CurveFS protocol, are refused', () => {
+    expect(() => new FsClient({ client, fsId: FS, renameProtocol: 'posix' as never })).toThrow(RangeError);
+    expect(() => new FsClient({ client, fsId: FS, renameProtocol: 'curvefs', atomicRename: async () => undefined })).toThrow(RangeError);
   });
 });

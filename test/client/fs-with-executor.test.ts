@@ -2,8 +2,8 @@
  * The file-system operations over real gRPC against a fake copyset whose answers come
  * from metaraft's own executor and metastore (no Raft underneath): the client's
  * sequences must leave the server's link counts and entries as POSIX expects. Rename
- * goes through the atomicRename seam, wired here in-process to the executor's `Rename`
- * (the service does not put it on the wire yet).
+ * is the default protocol: one MetaraftService.Rename over gRPC, answered by the
+ * executor's `Rename`.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,10 +36,6 @@ beforeAll(async () => {
     client,
     fsId: FS,
     now: () => ({ sec: 1_700_000_000, nsec: 0 }),
-    atomicRename: async (request) => {
-      const answer = cluster.state.handle('Rename', request);
-      if (answer.statusCode !== 0) throw new MetaClientError('Rename', answer.statusCode);
-    },
   });
   await fs.initRoot(ATTRS);
 });
@@ -111,5 +107,40 @@ describe('fs operations against the executor', () => {
     expect(client.caller.appliedIndexOf({ poolId: 1, copysetId: 1 })).toBe(cluster.state.appliedIndex);
     await fs.getattr(ROOT);
     expect(cluster.calls.at(-1)!.request.appliedIndex).toBe(cluster.state.appliedIndex);
+  });
+
+  it('rename across two partitions of one copyset: one Rename over gRPC, the replaced file loses a link', async () => {
+    const routed = { poolId: 1, copysetId: 1, fsId: FS };
+    // A directory in partition 11 (placement would keep it in its parent's partition 10).
+    const dir = await client.createInode({ ...routed, partitionId: 11, length: 0, uid: 1, gid: 1, mode: 0o40755, type: FsFileType.TYPE_DIRECTORY, parent: ROOT });
+    const far = dir.inode!.inodeId;
+    expect(far).toBeGreaterThanOrEqual(100);
+    await client.createDentry({ ...routed, partitionId: 10, dentry: { fsId: FS, inodeId: far, parentInodeId: ROOT, name: 'far', type: FsFileType.TYPE_DIRECTORY } });
+    const moved = await fs.create(ROOT, 'x', ATTRS);
+    const victim = await fs.create(far, 'v', ATTRS);
+    await fs.link(victim.inodeId, ROOT, 'v2');
+    const farLinks = await nlinkOf(far);
+    cluster.clearCalls();
+
+    await fs.rename(ROOT, 'x', far, 'v');
+    expect(cluster.metaMethods()).toEqual(['Rename']);
+    expect(cluster.calls[0]!.request).toMatchObject({ srcPartitionId: 10, dstPartitionId: 11, srcParentInodeId: ROOT, dstParentInodeId: far });
+    expect((await fs.lookup(far, 'v')).inodeId).toBe(moved.inodeId);
+    await expect(fs.lookup(ROOT, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await fs.getattr(moved.inodeId)).parent).toEqual([far]);
+    const replaced = await fs.getattr(victim.inodeId);
+    expect(replaced.nlink).toBe(1);
+    expect(replaced.parent).toEqual([ROOT]);
+    expect(await nlinkOf(far)).toBe(farLinks);
+  });
+
+  it('rename of a directory into its own subtree: MetaClientError PARAM_ERROR, nothing moves', async () => {
+    const outer = await fs.mkdir(ROOT, 'outer', ATTRS);
+    const inner = await fs.mkdir(outer.inodeId, 'inner', ATTRS);
+    const failure = await fs.rename(ROOT, 'outer', inner.inodeId, 'loop').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MetaClientError);
+    expect(failure).toMatchObject({ code: 'PARAM_ERROR', method: 'Rename' });
+    expect((await fs.lookup(ROOT, 'outer')).inodeId).toBe(outer.inodeId);
+    expect(await names(inner.inodeId)).toEqual([]);
   });
 });

@@ -230,3 +230,18 @@ export const RAFT_MESSAGES = {
     '1 group_id:u64?, 2 from:u64?, 3 to:u64?, 4 term:u64?, 5 metadata:SnapshotMetadata?, 6 descriptor:bytes?, 7 offset:u64?, 8 data:bytes?, 9 last:bool?, 10 crc32c:u32?, 11 total_bytes:u64?',
   'metaraft.raft.SnapshotAck': '1 group_id:u64?, 2 accepted:bool?, 3 bytes_received:u64?, 4 error:string?',
 } as const;
+
+/**
+ * metaraft's own metadata calls (proto/metaraft/meta.proto, proto2), in wire.md's
+ * notation; `metaserver.X` names a type of package curvefs.metaserver.
+ */
+export const META_MESSAGES = {
+  'metaraft.meta.RenameRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 fsId:u32!, 4 srcPartitionId:u32!, 5 srcParentInodeId:u64!, 6 srcName:string!, 7 dstPartitionId:u32!, 8 dstParentInodeId:u64!, 9 dstName:string!, 10 create:metaserver.Time?',
+  'metaraft.meta.RenameResponse': '1 statusCode:metaserver.MetaStatusCode!, 2 appliedIndex:u64?',
+} as const;
+
+/** metaraft's own services: method → request/response names in package metaraft.meta. */
+export const META_SERVICES = {
+  'metaraft.meta.MetaraftService': ['Rename'],
+} as const;

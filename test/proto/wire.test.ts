@@ -20,6 +20,8 @@ import {
   type MessageTypes,
 } from '../../src/proto/index.ts';
 import {
+  META_MESSAGES,
+  META_SERVICES,
   RAFT_MESSAGES,
   WIRE_ENUMS,
   WIRE_MESSAGES,
@@ -47,7 +49,12 @@ type RaftNamesMatch = {
   [N in RaftMessageName]: Equal<keyof MessageTypes[N], SpecFieldNames<(typeof RAFT_MESSAGES)[N]>>;
 };
 const raftInterfacesMatchSpec: AllTrue<RaftNamesMatch[RaftMessageName]> = true;
-const registryHasEveryMessage: Equal<MessageName, WireMessageName | RaftMessageName> = true;
+type MetaMessageName = keyof typeof META_MESSAGES;
+type MetaNamesMatch = {
+  [N in MetaMessageName]: Equal<keyof MessageTypes[N], SpecFieldNames<(typeof META_MESSAGES)[N]>>;
+};
+const metaInterfacesMatchSpec: AllTrue<MetaNamesMatch[MetaMessageName]> = true;
+const registryHasEveryMessage: Equal<MessageName, WireMessageName | RaftMessageName | MetaMessageName> = true;
 // Every curvefs message of the registry is in wire.md, and the other way round.
 type CurvefsRegistryName = Extract<MessageName, `curvefs.${string}`>;
 const registryMatchesWireMd: Equal<CurvefsRegistryName, WireMessageName> = true;
@@ -73,6 +80,7 @@ function packageOf(fullName: string): string {
 /** The fully-qualified name wire.md's type names, resolved in the message's package. */
 function expectedTypeName(messageName: string, specType: string): string {
   if (specType.startsWith('common.')) return `.curvefs.${specType}`;
+  if (specType.startsWith('metaserver.')) return `.curvefs.${specType}`;
   const nested = `.${messageName}.${specType}`;
   if (protoRoot().lookup(nested) !== null) return nested;
   return `.${packageOf(messageName)}.${specType}`;
@@ -108,6 +116,7 @@ describe('the .proto files match wire.md', () => {
     expect(interfacesMatchWireMd).toBe(true);
     expect(registryMatchesWireMd).toBe(true);
     expect(raftInterfacesMatchSpec).toBe(true);
+    expect(metaInterfacesMatchSpec).toBe(true);
     expect(registryHasEveryMessage).toBe(true);
   });
 
@@ -116,6 +125,51 @@ describe('the .proto files match wire.md', () => {
     const reflected = [...type.fieldsArray].sort((a, b) => a.id - b.id).map(describeReflectedField);
     const spec = parseFields(RAFT_MESSAGES[name]).map((field) => describeSpecField(name, field));
     expect(reflected).toEqual(spec);
+  });
+
+  it.each(Object.keys(META_MESSAGES) as MetaMessageName[])('%s (metaraft.meta): field numbers, names, types, labels', (name) => {
+    const type = protoRoot().lookupType(name);
+    const reflected = [...type.fieldsArray].sort((a, b) => a.id - b.id).map(describeReflectedField);
+    const spec = parseFields(META_MESSAGES[name]).map((field) => describeSpecField(name, field));
+    expect(reflected).toEqual(spec);
+  });
+
+  it('every metaraft.meta message is in the spec (nothing extra)', () => {
+    const found = (protoRoot().lookup('metaraft.meta') as protobuf.Namespace).nestedArray
+      .filter((nested) => nested instanceof protobuf.Type || nested instanceof protobuf.Enum)
+      .map((nested) => nested.fullName.slice(1));
+    expect(found.sort()).toEqual(Object.keys(META_MESSAGES).sort());
+  });
+
+  it.each(Object.keys(META_SERVICES) as (keyof typeof META_SERVICES)[])('service %s: methods, message types and paths', (serviceName) => {
+    const service = protoRoot().lookupService(serviceName);
+    const methods = service.methodsArray.map((method) => [
+      method.name,
+      method.resolvedRequestType!.fullName,
+      method.resolvedResponseType!.fullName,
+      method.requestStream === true,
+      method.responseStream === true,
+    ]);
+    const expected = META_SERVICES[serviceName].map((method) => [method, `.metaraft.meta.${method}Request`, `.metaraft.meta.${method}Response`, false, false]);
+    expect(methods).toEqual(expected);
+    expect(Object.keys(SERVICES[serviceName])).toEqual([...META_SERVICES[serviceName]]);
+    const paths = META_SERVICES[serviceName].map((method) => `/${serviceName}/${method}`);
+    const client = clientServiceDefinition(serviceName) as Record<string, { path: string }>;
+    const server = serverServiceDefinition(serviceName) as Record<string, { path: string }>;
+    expect(Object.values(client).map((method) => method.path)).toEqual(paths);
+    expect(Object.values(server).map((method) => method.path)).toEqual(paths);
+  });
+
+  it('metaraft.meta.RenameRequest round-trips and refuses a missing required field', () => {
+    const codec = messageCodec('metaraft.meta.RenameRequest');
+    const request = {
+      poolId: 1, copysetId: 2, fsId: 3, srcPartitionId: 4, srcParentInodeId: Number.MAX_SAFE_INTEGER, srcName: 'a',
+      dstPartitionId: 5, dstParentInodeId: 6, dstName: 'b', create: { sec: 7, nsec: -8 },
+    };
+    expect(codec.decode(codec.encode(request))).toEqual(request);
+    const { create: _create, ...withoutTime } = request;
+    expect(codec.decode(codec.encode(withoutTime))).toEqual(withoutTime);
+    expect(() => codec.decode(messageCodec('curvefs.metaserver.Time').encode({ sec: 1, nsec: 1 }))).toThrow(WireFormatError);
   });
 
   it('are found from this package and loaded', () => {
