@@ -42,7 +42,16 @@ export function createDentry(context: CallContext, request: R.CreateDentryReques
   const parent = builder.inode(partitionId, dentry.parentInodeId);
   if (parent === undefined) return status(MetaStatusCode.NOT_FOUND);
   if (parent.type !== FsFileType.TYPE_DIRECTORY) return status(PARAM_ERROR);
-  builder.putDentry(partitionId, { ...dentry, type: dentry.type ?? undefined, flag: dentry.flag ?? undefined, txId: dentry.txId ?? undefined, txSequence: dentry.txSequence ?? undefined });
+  builder.putDentry(partitionId, {
+    fsId: dentry.fsId,
+    inodeId: dentry.inodeId,
+    parentInodeId: dentry.parentInodeId,
+    name: dentry.name,
+    type: dentry.type ?? undefined,
+    flag: dentry.flag ?? undefined,
+    txId: dentry.txId ?? undefined,
+    txSequence: dentry.txSequence ?? undefined,
+  });
   if (dentry.type !== undefined && dentry.type !== null) {
     const delta = dentry.type === FsFileType.TYPE_DIRECTORY ? 1 : 0;
     builder.putInode(partitionId, touchParent(parent, delta, timeOf(context, request.create)));

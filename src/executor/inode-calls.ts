@@ -111,11 +111,24 @@ export function createInode(context: CallContext, request: R.CreateInodeRequest)
   if (info!.status === PartitionStatus.READONLY || nextId > info!.end) return status(MetaStatusCode.PARTITION_ALLOC_ID_FAIL);
   if (builder.inode(request.partitionId, nextId) !== undefined) return status(MetaStatusCode.INODE_EXIST);
   const time = timeOf(context, request.create);
-  const inode = newInode({ ...request, inodeId: nextId, parent: [request.parent], rdev: request.rdev ?? undefined, symlink, time });
+  // Fields listed, not spread from the request: a create's hot path (see WriteBuilder.putPartition).
+  const inode = newInode({
+    inodeId: nextId,
+    fsId: request.fsId,
+    type: request.type,
+    uid: request.uid,
+    gid: request.gid,
+    mode: request.mode,
+    length: request.length,
+    parent: [request.parent],
+    rdev: request.rdev ?? undefined,
+    symlink,
+    time,
+  });
   builder.putInode(request.partitionId, inode);
   // The last id turns the partition read-only in the same entry (CurveFS: PARTITION_ALLOC_ID_FAIL then).
   const exhausted = nextId + 1 > info!.end;
-  builder.putPartition({ ...info!, nextId: nextId + 1, status: exhausted ? PartitionStatus.READONLY : info!.status });
+  builder.putPartition(info!, nextId + 1, exhausted ? PartitionStatus.READONLY : info!.status);
   return write(builder, { statusCode: MetaStatusCode.OK, inode });
 }
 

@@ -6,7 +6,7 @@
  */
 import { dentryKey, inodeKey, partitionInfoKey } from '../metastore/keys.ts';
 import type { MetaRecord } from '../metastore/record-codec.ts';
-import type { Dentry, DentryValue, Inode, PartitionInfo } from '../metastore/types.ts';
+import type { Dentry, DentryValue, Inode, PartitionInfo, PartitionStatus } from '../metastore/types.ts';
 import { encodeDentryValue, encodeInode, encodePartitionInfo } from '../metastore/value-codec.ts';
 import { toDentry } from '../metastore/dentry-table.ts';
 import { effectKey } from './leader-view.ts';
@@ -40,9 +40,24 @@ export class WriteBuilder {
     return value === null ? undefined : toDentry((effect as Effect & { table: 'dentry' }).fsId, parentInodeId, name, value);
   }
 
-  /** Stores a partition info; the derived counts are never stored. */
-  putPartition(info: PartitionInfo): void {
-    const { inodeNum: _i, dentryNum: _d, fileType2inodeNum: _f, ...stored } = info;
+  /**
+   * Stores a partition info, with `nextId` and `status` replaced when given; the derived
+   * counts are never stored. A literal, not a spread: on a create's path, and V8 builds
+   * `{ ...info, field }` far slower than a literal.
+   */
+  putPartition(info: PartitionInfo, nextId: number | undefined = info.nextId, status: PartitionStatus = info.status): void {
+    const stored: PartitionInfo = {
+      fsId: info.fsId,
+      poolId: info.poolId,
+      copysetId: info.copysetId,
+      partitionId: info.partitionId,
+      start: info.start,
+      end: info.end,
+      txId: info.txId,
+      nextId,
+      status,
+      manageFlag: info.manageFlag,
+    };
     this.add({ table: 'partition', partitionId: info.partitionId, value: stored });
   }
 

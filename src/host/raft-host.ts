@@ -82,12 +82,13 @@ export class RaftHost {
   private readonly arriving = new Set<GroupId>();
   private readonly dirty = new Set<HostGroup>();
   /** Readies that write, waiting for the next batch. */
-  private waiting: Array<{ group: HostGroup; ready: Ready; sentEarly: boolean }> = [];
+  private waiting: Array<{ group: HostGroup; ready: Ready; sentEarly: boolean; appliedEarly: number }> = [];
   private marks: SnapshotMarkToWrite[] = [];
   /**
-   * Hard states that changed only their commit index: written with the next batch, not
-   * waited for. The commit index need not be durable before applying (it is re-learned
-   * from the leader after a restart); term and vote always are.
+   * Hard states that changed only their commit index: written with the next batch that
+   * writes entries (or by the tick), never waited for. The commit index need not be
+   * durable before applying (it is re-learned from the leader after a restart); term and
+   * vote always are.
    */
   private lazyHardStates = new Map<HostGroup, HardState>();
   private outbox = new Map<NodeId, Envelope[]>();
@@ -239,6 +240,24 @@ export class RaftHost {
     };
   }
 
+  /**
+   * The group's term while this replica leads it, else 0: the write path's check, without
+   * the object status() builds. Throws like status() for an unknown group.
+   */
+  leaderTerm(groupId: GroupId): Term {
+    return this.requireGroup(groupId).node.leaderTerm();
+  }
+
+  /** The leader this replica knows of (0: none). Throws like status() for an unknown group. */
+  knownLeader(groupId: GroupId): NodeId {
+    return this.requireGroup(groupId).node.knownLeader();
+  }
+
+  /** The group's last log index (a proposal appends there synchronously). */
+  lastIndex(groupId: GroupId): Index {
+    return this.requireGroup(groupId).node.lastIndex();
+  }
+
   /** Requests in flight on this host (proposals and reads not yet settled). */
   get requestsInFlight(): number {
     return this.inFlight;
@@ -350,6 +369,8 @@ export class RaftHost {
       this.maybeSnapshotByInterval(group, now);
     }
     peers.delete(this.nodeId);
+    // Commit-only hard states not carried by a batch since the last tick (flush()).
+    if (this.persisting === null && this.lazyHardStates.size > 0) this.persisting = this.persistBatch();
     for (const peer of this.liveness.newlySuspected(peers, now)) this.suspectPeer(peer);
     for (const peer of peers) {
       if (this.liveness.keepaliveDue(peer, now) && !this.outbox.has(peer)) this.outbox.set(peer, []);
@@ -391,15 +412,19 @@ export class RaftHost {
       if (group.observe(ready) && ready.leader !== 0) this.events.emit('leader-change', { group: group.id, leader: ready.leader, term: group.term });
       if (ready.snapshot !== null || ready.entries.length > 0 || this.termOrVoteChanged(group, ready)) {
         const sentEarly = this.maybeSendLeaderMessagesEarly(group, ready);
-        this.waiting.push({ group, ready, sentEarly });
+        const appliedEarly = this.applyDurableCommitted(group, ready);
+        this.waiting.push({ group, ready, sentEarly, appliedEarly });
       } else {
         if (ready.hardState !== null) this.lazyHardStates.set(group, ready.hardState);
-        this.completeReady(group, ready, false);
+        this.completeReady(group, ready, false, 0);
       }
     }
     this.dirty.clear();
     this.sendOutbox();
-    if (this.persisting === null && (this.waiting.length > 0 || this.marks.length > 0 || this.lazyHardStates.size > 0)) this.persisting = this.persistBatch();
+    // Commit-only hard states alone start no batch: they ride with the next one, or the
+    // tick writes them. A batch of their own would hold back the entries proposed right
+    // after this turn's applies for one more write.
+    if (this.persisting === null && (this.waiting.length > 0 || this.marks.length > 0)) this.persisting = this.persistBatch();
   }
 
   private termOrVoteChanged(group: HostGroup, ready: Ready): boolean {
@@ -460,7 +485,7 @@ export class RaftHost {
       return;
     }
     if (this.state === 'running') {
-      for (const { group, ready, sentEarly } of readies) this.completeReady(group, ready, sentEarly);
+      for (const { group, ready, sentEarly, appliedEarly } of readies) this.completeReady(group, ready, sentEarly, appliedEarly);
       for (const mark of published) this.completePublish(mark);
     }
     for (const mark of published) mark.settle();
@@ -483,8 +508,25 @@ export class RaftHost {
     return true;
   }
 
-  /** Steps 1–8 of the Ready contract once its writes are durable. */
-  private completeReady(group: HostGroup, ready: Ready, sentEarly: boolean): void {
+  /**
+   * Applies now the committed entries of a Ready that writes which this replica's log
+   * already holds durably (written by an earlier batch), instead of after this Ready's
+   * own write: they are committed and on disk here, so nothing the write does can change
+   * them, and their answers need not wait one more sync. Returns how many were applied.
+   */
+  private applyDurableCommitted(group: HostGroup, ready: Ready): number {
+    const committed = ready.committedEntries;
+    if (ready.snapshot !== null || committed.length === 0) return 0;
+    const durableLast = group.storage.lastIndex();
+    let count = 0;
+    while (count < committed.length && committed[count]!.index <= durableLast) count++;
+    if (count === 0) return 0;
+    group.apply(count === committed.length ? committed : committed.slice(0, count));
+    return count;
+  }
+
+  /** Steps 1–8 of the Ready contract once its writes are durable (`appliedEarly` committed entries already applied). */
+  private completeReady(group: HostGroup, ready: Ready, sentEarly: boolean, appliedEarly: number): void {
     const storage = group.storage;
     if (ready.snapshot !== null) storage.applySnapshot(ready.snapshot);
     if (ready.entries.length > 0) storage.append(ready.entries);
@@ -494,11 +536,11 @@ export class RaftHost {
       void this.installSnapshot(group, ready);
       return;
     }
-    this.finishReady(group, ready);
+    this.finishReady(group, ready, appliedEarly);
   }
 
-  private finishReady(group: HostGroup, ready: Ready): void {
-    group.apply(ready.committedEntries);
+  private finishReady(group: HostGroup, ready: Ready, appliedEarly = 0): void {
+    group.apply(appliedEarly === 0 ? ready.committedEntries : ready.committedEntries.slice(appliedEarly));
     group.serveReads(ready.readStates);
     group.node.advance(ready);
     group.outstanding = null;

@@ -354,6 +354,21 @@ export class RaftNode {
     if (done.lastCommitted > 0) this.log.appliedTo(done.lastCommitted);
   }
 
+  /** The current term while this node leads, else 0 (a hot-path read: status() builds a progress map). */
+  leaderTerm(): Term {
+    return this.role === 'leader' ? this.term : 0;
+  }
+
+  /** The node this one believes leads (0: none known). */
+  knownLeader(): NodeId {
+    return this.leader;
+  }
+
+  /** The last index of the log, proposals appended by propose() included. */
+  lastIndex(): Index {
+    return this.log.lastIndex();
+  }
+
   status(): Status {
     const progress = new Map<NodeId, ProgressStatus>();
     if (this.role === 'leader') {

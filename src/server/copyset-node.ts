@@ -50,8 +50,30 @@ export interface CopysetNodeOptions {
   readonly hooks?: CopysetStateMachineHooks;
 }
 
-interface WaitingWrite {
-  readonly respond: (response: Answer) => void;
+/** A proposed write waiting for its entry to apply (or for leadership to be lost). */
+class WaitingWrite {
+  readonly promise: Promise<Answer>;
+  private resolve!: (response: Answer) => void;
+
+  constructor(
+    private readonly set: Set<WaitingWrite>,
+    readonly response: Answer,
+  ) {
+    this.promise = new Promise<Answer>((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  /** Answers once: the first of applied, failed or leadership lost. */
+  settle(response: Answer): void {
+    if (!this.set.delete(this)) return; // answered already (leadership lost)
+    this.resolve(response);
+  }
+
+  /** Answers now (the caller has taken it out of the set). */
+  respond(response: Answer): void {
+    this.resolve(response);
+  }
 }
 
 export class CopysetNode {
@@ -87,7 +109,7 @@ export class CopysetNode {
   /** True when the host says this replica leads the group now. */
   isLeader(): boolean {
     try {
-      return this.host().status(this.groupId).role === 'leader';
+      return this.host().leaderTerm(this.groupId) !== 0;
     } catch {
       return false;
     }
@@ -96,7 +118,7 @@ export class CopysetNode {
   /** The leader this replica knows of (0: none). */
   leaderHint(): NodeId {
     try {
-      return this.host().status(this.groupId).leader;
+      return this.host().knownLeader(this.groupId);
     } catch {
       return 0;
     }
@@ -104,44 +126,79 @@ export class CopysetNode {
 
   /** Runs one MetaServerService write method (or a write method that answers at once). */
   write<M extends MetaMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
-    return this.submit<ResponseOf<M> & Answer>(() => fromExecuteResult(this.executor, this.executor.execute(method, request) as ExecuteResult<ResponseOf<M> & Answer>));
+    return this.submitWith<ResponseOf<M> & Answer>(null, method, request);
   }
 
   /**
    * Runs a write computed by `compute` against the leader view (called only once this
    * replica is a ready leader, synchronously before the proposal).
    */
-  async submit<R extends Answer>(compute: () => WriteStep<R>): Promise<R> {
-    const ready = await this.becomeReadyLeader();
-    if (ready !== null) return failed<R>(ready, this.store.appliedIndex);
-    // From here to the proposal nothing awaits: the view and the log move together.
+  submit<R extends Answer>(compute: () => WriteStep<R>): Promise<R> {
+    return this.submitWith<R>(compute, null, null);
+  }
+
+  /**
+   * The write path: `compute` when given, else the executor's `method` on `request`.
+   * One function for both so that an executor write builds no closures of its own (a
+   * write's fixed cost matters at tens of thousands per second).
+   */
+  private async submitWith<R extends Answer>(compute: (() => WriteStep<R>) | null, method: MetaMethod | null, request: unknown): Promise<R> {
+    // Cheap accessors, not status(): this runs once per write.
     const host = this.host();
-    const before = host.status(this.groupId);
-    if (before.role !== 'leader' || before.term !== this.leaderTerm) return failed<R>(MetaStatusCode.REDIRECTED, this.store.appliedIndex);
-    const step = compute();
-    if (step.kind === 'answer') return step.response;
-    const { write } = step;
-    const proposal = host.propose(this.groupId, write.batch);
-    const lastIndex = host.status(this.groupId).lastIndex;
-    if (lastIndex !== before.lastIndex + 1) {
-      invariant(lastIndex === before.lastIndex, 'a proposal appends one entry or none');
-      write.unbind();
-      const error = await proposal.then(() => null, (reason: unknown) => reason);
+    let term = this.currentLeaderTerm(host);
+    if (term === 0 || term !== this.leaderTerm || this.store.appliedIndex < this.leaderReadyIndex) {
+      const ready = await this.becomeReadyLeader();
+      if (ready !== null) return failed<R>(ready, this.store.appliedIndex);
+      term = this.currentLeaderTerm(host);
+    }
+    // From here to the proposal nothing awaits: the view and the log move together.
+    if (term === 0 || term !== this.leaderTerm) return failed<R>(MetaStatusCode.REDIRECTED, this.store.appliedIndex);
+    const lastBefore = host.lastIndex(this.groupId);
+    let batch: Uint8Array;
+    let response: R;
+    let custom: PreparedWrite<R> | null = null;
+    if (compute !== null) {
+      const step = compute();
+      if (step.kind === 'answer') return step.response;
+      custom = step.write;
+      batch = custom.batch;
+      response = custom.response;
+    } else {
+      const result = this.executor.execute(method!, request as never) as ExecuteResult<R>;
+      if (result.kind === 'read') return result.response;
+      batch = result.batch;
+      response = result.response;
+    }
+    const proposal = host.propose(this.groupId, batch);
+    const lastIndex = host.lastIndex(this.groupId);
+    if (lastIndex !== lastBefore + 1) {
+      invariant(lastIndex === lastBefore, 'a proposal appends one entry or none');
+      if (custom !== null) custom.unbind();
+      else this.executor.onProposeFailed();
+      const error = await proposal.then(
+        () => null,
+        (reason: unknown) => reason,
+      );
       return failed<R>(statusOfFailure(error, 'write'), this.store.appliedIndex);
     }
-    write.bind(lastIndex);
-    return new Promise<R>((resolve) => {
-      const waiting: WaitingWrite = { respond: (response) => resolve(response as R) };
-      this.waiting.add(waiting);
-      const settle = (response: Answer): void => {
-        if (!this.waiting.delete(waiting)) return; // answered already (leadership lost)
-        waiting.respond(response);
-      };
-      proposal.then(
-        () => settle(write.response),
-        (error: unknown) => settle({ statusCode: statusOfFailure(error, 'write'), appliedIndex: this.store.appliedIndex }),
-      );
-    });
+    if (custom !== null) custom.bind(lastIndex);
+    else this.executor.onProposed(lastIndex);
+    const waiting = new WaitingWrite(this.waiting, response);
+    this.waiting.add(waiting);
+    proposal.then(
+      () => waiting.settle(waiting.response),
+      (error: unknown) => waiting.settle({ statusCode: statusOfFailure(error, 'write'), appliedIndex: this.store.appliedIndex }),
+    );
+    return waiting.promise as Promise<R>;
+  }
+
+  /** The host's term while this replica leads, 0 otherwise (or when the group is gone). */
+  private currentLeaderTerm(host: RaftHost): number {
+    try {
+      return host.leaderTerm(this.groupId);
+    } catch {
+      return 0;
+    }
   }
 
   /** Runs one read method once leadership is confirmed and the read point applied. */
@@ -165,8 +222,7 @@ export class CopysetNode {
     if (this.leaderTerm === 0) return;
     let leading = false;
     try {
-      const status = this.host().status(this.groupId);
-      leading = status.role === 'leader' && status.term === this.leaderTerm;
+      leading = this.host().leaderTerm(this.groupId) === this.leaderTerm;
     } catch {
       leading = false;
     }
@@ -195,22 +251,22 @@ export class CopysetNode {
   private async becomeReadyLeader(): Promise<MetaStatusCode | null> {
     const deadline = Date.now() + this.options.leaderReadyTimeoutMs;
     for (;;) {
-      let status;
+      let term: number;
       try {
-        status = this.host().status(this.groupId);
+        term = this.host().leaderTerm(this.groupId);
       } catch (error) {
         return statusOfFailure(error, 'write');
       }
-      if (status.role !== 'leader') {
+      if (term === 0) {
         if (this.leaderTerm !== 0) this.stepDown();
         return MetaStatusCode.REDIRECTED;
       }
-      if (status.term !== this.leaderTerm) {
+      if (term !== this.leaderTerm) {
         if (this.leaderTerm !== 0) this.stepDown();
         this.executor.onLeadershipLost();
-        this.leaderTerm = status.term;
+        this.leaderTerm = term;
         // No write of this term was proposed yet, so the last entry is the no-op or before it.
-        this.leaderReadyIndex = status.lastIndex;
+        this.leaderReadyIndex = this.host().lastIndex(this.groupId);
       }
       if (this.store.appliedIndex >= this.leaderReadyIndex) return null;
       const remaining = deadline - Date.now();
@@ -218,19 +274,6 @@ export class CopysetNode {
       await Promise.race([this.machine.whenApplied(this.leaderReadyIndex), delay(Math.min(remaining, 50))]);
     }
   }
-}
-
-function fromExecuteResult<R extends Answer>(executor: MetaExecutor, result: ExecuteResult<R>): WriteStep<R> {
-  if (result.kind === 'read') return { kind: 'answer', response: result.response };
-  return {
-    kind: 'write',
-    write: {
-      batch: result.batch,
-      response: result.response,
-      bind: (index) => executor.onProposed(index),
-      unbind: () => executor.onProposeFailed(),
-    },
-  };
 }
 
 function failed<R>(statusCode: MetaStatusCode, appliedIndex: number): R {

@@ -123,13 +123,17 @@ export function decodeEntry(key: Uint8Array, value: Uint8Array, index: Index): E
   const typeCode = body[1];
   const type: EntryType | undefined = typeCode === 0x00 ? 'normal' : typeCode === 0x01 ? 'config' : undefined;
   if (type === undefined) throw new LogRecordError(1, `unknown entry type ${typeCode}`);
-  const reader = new BodyReader(body, 2);
-  const term = reader.u64('term');
-  const dataLength = reader.u32('data length');
-  if (reader.at + dataLength !== body.length) {
-    throw new LogRecordError(reader.at - 4, `data length ${dataLength} disagrees with the ${body.length - reader.at} bytes present`);
+  // Read in place (no reader object per entry: a restart decodes every entry of the log);
+  // unseal has checked the body holds the 14 fixed bytes.
+  const termHigh = readU32LE(body, 6);
+  if (termHigh >= SAFE_HIGH_LIMIT) throw new LogRecordError(2, 'term exceeds 2^53-1');
+  const term = termHigh * U32_LIMIT + readU32LE(body, 2);
+  const dataAt = 1 + 1 + 8 + 4;
+  const dataLength = readU32LE(body, 10);
+  if (dataAt + dataLength !== body.length) {
+    throw new LogRecordError(10, `data length ${dataLength} disagrees with the ${body.length - dataAt} bytes present`);
   }
-  return { index, term, type, data: body.subarray(reader.at) };
+  return { index, term, type, data: body.subarray(dataAt) };
 }
 
 /** version u8 | term u64 | vote u64 | commit u64 | crc32c. */
@@ -224,6 +228,10 @@ function writeU64(out: Buffer, at: number, value: number, what: string): number 
   out.writeUInt32LE(value >>> 0, at);
   out.writeUInt32LE(Math.floor(value / U32_LIMIT), at + 4);
   return at + 8;
+}
+
+function readU32LE(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
 function readU32BE(key: Uint8Array, at: number): number {

@@ -102,7 +102,13 @@ export interface LogStoreOptions {
 const EMPTY_LOG_START: LogStart = { index: 0, term: 0 };
 const EMPTY_GROUP: GroupLogState = { hardState: EMPTY_HARD_STATE, logStart: EMPTY_LOG_START, snapshot: null, lastIndex: 0 };
 /** Pairs per read from the backend during scans. */
-export const SCAN_BATCH_PAIRS = 1024;
+export const SCAN_BATCH_PAIRS = 8192;
+/**
+ * Bytes a scan's read may gather before it returns (level's default is 16 KiB, which
+ * cut every read at about 100 entries and made a startup scan a thousand round trips
+ * to the native side). 4 MiB lets a read fill SCAN_BATCH_PAIRS entries of up to ~500 bytes.
+ */
+export const SCAN_BATCH_BYTES = 4 * 1024 * 1024;
 
 export class LogStore {
   private readonly groups = new Map<GroupId, GroupLogState>();
@@ -541,8 +547,15 @@ class LevelLogBackend implements LogBackend {
 
   async write(ops: readonly BackendOp[], options: { readonly sync: boolean }): Promise<void> {
     if (ops.length === 0 && !options.sync) return;
+    // The chained batch, not db.batch(array): the array form clones every op into a new
+    // object with the options spread in, about 4x the CPU per op on a busy log.
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
     // level's typings omit classic-level's `sync` write option.
-    await this.db.batch(ops as BackendOp[], { sync: options.sync } as object);
+    await batch.write({ sync: options.sync } as object);
   }
 
   get(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
@@ -550,7 +563,8 @@ class LevelLogBackend implements LogBackend {
   }
 
   async *scan(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): AsyncIterable<ReadonlyArray<readonly [Uint8Array, Uint8Array]>> {
-    const iterator = this.db.iterator({ gte: range.gte, lt: range.lt });
+    // fillCache off: a scan reads each entry once (startup, load); caching it would only evict hot blocks.
+    const iterator = this.db.iterator({ gte: range.gte, lt: range.lt, fillCache: false, highWaterMarkBytes: SCAN_BATCH_BYTES } as object);
     try {
       for (;;) {
         const batch = await iterator.nextv(SCAN_BATCH_PAIRS);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/raft/errors.ts';
 import type { Entry, HardState } from '../../src/raft/types.ts';
+import { crc32c } from '../../src/storage/checksum.ts';
 import { FaultyLogBackend } from '../../src/storage/faulty-level.ts';
 import { encodeEntry, entryKey, groupKey, LOG_KEY_KIND, storeHeaderKey } from '../../src/storage/log-records.ts';
 import { type GroupLog, type SnapshotMark, LogStore, LogStoreError, openLevelBackend, restoreMemoryLogStorage } from '../../src/storage/log-store.ts';
@@ -189,6 +190,35 @@ describe('log store', () => {
       await backend.close();
       const error = await openError(dir);
       expect([error.code, error.groupId]).toEqual(['LOG_CORRUPT', 9]);
+    }
+  });
+
+  it('names the group and index of an entry whose checksum holds but whose fields are impossible', async () => {
+    // Re-seal after the edit, so only the field checks (not the checksum) can catch it.
+    const reseal = (key: Uint8Array, value: Uint8Array, edit: (v: Buffer) => void): Uint8Array => {
+      const out = Buffer.from(value);
+      edit(out);
+      out.writeUInt32LE(crc32c(out.subarray(0, out.length - 4), crc32c(key)), out.length - 4);
+      return out;
+    };
+    const cases: Array<[string, (v: Buffer) => void, RegExp]> = [
+      ['data length', (v) => v.writeUInt32LE(v.readUInt32LE(10) + 1, 10), /data length/],
+      ['term beyond 2^53', (v) => v.writeUInt32LE(0x0020_0000, 6), /term exceeds 2\^53-1/],
+      ['entry type', (v) => (v[1] = 9), /unknown entry type 9/],
+    ];
+    for (const [, edit, message] of cases) {
+      const dir = freshDir();
+      const store = await LogStore.open(dir);
+      await store.batch().append(5, range(1, 4, 1)).commit({ sync: true });
+      await store.close();
+      const backend = await openLevelBackend(dir);
+      const key = entryKey(5, 3);
+      const [value] = await backend.get([key]);
+      await backend.write([{ type: 'put', key, value: reseal(key, value!, edit) }], { sync: true });
+      await backend.close();
+      const error = await openError(dir);
+      expect([error.code, error.groupId, error.index]).toEqual(['LOG_CORRUPT', 5, 3]);
+      expect(error.message).toMatch(message);
     }
   });
 
