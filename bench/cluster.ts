@@ -32,7 +32,6 @@ const SERVERS = 3;
 const FS_ID = 1;
 const PARTITION = { fsId: FS_ID, poolId: 1, copysetId: 1, partitionId: 1, start: 0, end: 2 ** 40, status: PartitionStatus.READWRITE, fileType2inodeNum: new Map<number, number>() };
 const SERVE_TIMEOUT_MS = 60_000;
-const WARMUP_MS = 1000;
 const WRITE_TARGET = 1.0;
 const READ_TARGET = 1.5;
 const MAX_SAMPLES = 1 << 20;
@@ -47,7 +46,7 @@ interface LoadResult {
 }
 
 /** N closed-loop workers running `op` for a warm-up, then for `durationMs`, measured. */
-async function closedLoop(label: string, inFlight: number, durationMs: number, op: (worker: number, i: number) => Promise<void>): Promise<LoadResult> {
+async function closedLoop(label: string, inFlight: number, durationMs: number, warmupMs: number, op: (worker: number, i: number) => Promise<void>): Promise<LoadResult> {
   const samples = new Float64Array(MAX_SAMPLES);
   let measuring = false;
   let stopping = false;
@@ -71,7 +70,7 @@ async function closedLoop(label: string, inFlight: number, durationMs: number, o
       stopping = true;
     }),
   );
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
   const cpu = startCpuMeter();
   const start = performance.now();
   measuring = true;
@@ -146,7 +145,7 @@ interface MetaraftFigures {
   readonly getattrs: LoadResult;
 }
 
-async function runMetaraft(root: string, inFlight: number, durationMs: number, report: SuiteContext['report']): Promise<MetaraftFigures> {
+async function runMetaraft(root: string, inFlight: number, durationMs: number, warmupMs: number, report: SuiteContext['report']): Promise<MetaraftFigures> {
   const ports = await freePorts(SERVERS);
   const peers = ports.map((port) => `127.0.0.1:${port}:0`);
   const children: ChildProcess[] = [];
@@ -164,7 +163,7 @@ async function runMetaraft(root: string, inFlight: number, durationMs: number, r
     progress('metaraft: creates');
     let cpuBefore = await serverCpu(children);
     let cpuStarted = performance.now();
-    const creates = await closedLoop('metaraft creates', inFlight, durationMs, async (w, i) => {
+    const creates = await closedLoop('metaraft creates', inFlight, durationMs, warmupMs, async (w, i) => {
       const inode = await fs.create(directories[w]!, `f${w.toString(36).padStart(4, '0')}-${i.toString(36).padStart(10, '0')}`, FILE_ATTRIBUTES);
       created.push(inode.inodeId);
     });
@@ -175,7 +174,7 @@ async function runMetaraft(root: string, inFlight: number, durationMs: number, r
     report.measured(`metaraft client during setup and creates: ${formatNumber(afterCreates.attempts)} RPC attempts, ${formatNumber(afterCreates.backoffs)} backoffs (${formatNumber(afterCreates.backoffMsTotal)} ms), ${formatNumber(afterCreates.leaderProbes)} leader probes`);
     progress('metaraft: getattr');
     let pick = 12345;
-    const getattrs = await closedLoop('metaraft getattr', inFlight, durationMs, async () => {
+    const getattrs = await closedLoop('metaraft getattr', inFlight, durationMs, warmupMs, async () => {
       pick = (pick * 1103515245 + 12345) >>> 0;
       await fs.getattr(created[pick % created.length]!);
     });
@@ -191,7 +190,7 @@ async function runMetaraft(root: string, inFlight: number, durationMs: number, r
   }
 }
 
-async function runEtcd(root: string, inFlight: number, durationMs: number, report: SuiteContext['report']): Promise<MetaraftFigures | null> {
+async function runEtcd(root: string, inFlight: number, durationMs: number, warmupMs: number, report: SuiteContext['report']): Promise<MetaraftFigures | null> {
   const etcd = await ensureEtcd();
   if (etcd.path === null) {
     report.measured(`--vs-etcd skipped: ${etcd.note}`);
@@ -216,7 +215,7 @@ async function runEtcd(root: string, inFlight: number, durationMs: number, repor
     let nextId = 1_000_000;
     const created: number[] = [];
     progress('etcd: creates (2 puts)');
-    const creates = await closedLoop('etcd creates', inFlight, durationMs, async (w, i) => {
+    const creates = await closedLoop('etcd creates', inFlight, durationMs, warmupMs, async (w, i) => {
       const id = nextId++;
       const inode = inodeBytes(id);
       await db.put(inode.key, inode.value);
@@ -225,7 +224,7 @@ async function runEtcd(root: string, inFlight: number, durationMs: number, repor
     });
     progress('etcd: gets');
     let pick = 12345;
-    const getattrs = await closedLoop('etcd gets', inFlight, durationMs, async () => {
+    const getattrs = await closedLoop('etcd gets', inFlight, durationMs, warmupMs, async () => {
       pick = (pick * 1103515245 + 12345) >>> 0;
       const value = await db.get(inodeKey(1, FS_ID, created[pick % created.length]!));
       if (value === undefined) throw new Error('etcd lost a key that was put');
@@ -241,12 +240,15 @@ async function runEtcd(root: string, inFlight: number, durationMs: number, repor
 async function run({ sizes, report }: SuiteContext): Promise<void> {
   const inFlight = sizes.inflight!;
   const durationMs = sizes.duration!;
+  // Servers run their TypeScript through tsx: V8 needs several seconds of load to
+  // optimize the hot paths, and a short warm-up measures the JIT, not metaraft.
+  const warmupMs = sizes.warmup!;
   const vsEtcd = sizes['vs-etcd']! > 0;
-  report.measured(`${inFlight} operations in flight (closed loops, one directory per loop), ${WARMUP_MS} ms warm-up, ${durationMs} ms measured per figure; all processes on this machine over loopback`);
+  report.measured(`${inFlight} operations in flight (closed loops, one directory per loop), ${warmupMs} ms warm-up, ${durationMs} ms measured per figure; all processes on this machine over loopback`);
   const root = await mkdtemp(join(tmpdir(), 'metaraft-cluster-'));
   try {
-    const metaraft = await runMetaraft(join(root, 'metaraft'), inFlight, durationMs, report);
-    const etcd = vsEtcd ? await runEtcd(join(root, 'etcd'), inFlight, durationMs, report) : null;
+    const metaraft = await runMetaraft(join(root, 'metaraft'), inFlight, durationMs, warmupMs, report);
+    const etcd = vsEtcd ? await runEtcd(join(root, 'etcd'), inFlight, durationMs, warmupMs, report) : null;
     const versus = (name: string, value: number | undefined) => (value === undefined ? {} : { baseline: { name, value } });
     report.figure({ name: 'creates', value: metaraft.creates.perSecond, unit: 'creates/s', ...versus('etcd: 2 puts', etcd?.creates.perSecond) });
     report.figure({ name: 'create latency p50', value: metaraft.creates.p50Ms, unit: 'ms', ...versus('etcd', etcd?.creates.p50Ms) });
@@ -270,6 +272,7 @@ const suite: Suite = {
   flags: {
     inflight: { description: 'operations in flight (closed-loop workers)', default: 64, quick: 64 },
     duration: { description: 'measured milliseconds per figure', default: 5000, quick: 1500 },
+    warmup: { description: 'milliseconds of load before each measured figure (JIT warm-up)', default: 10000, quick: 1000 },
     'vs-etcd': { description: 'also run 3 etcd members and report ratios (--vs-etcd, or --vs-etcd=1)', default: 0, quick: 0 },
   },
   run,
