@@ -11,7 +11,7 @@ import { clusterClient, createFileSystem, type FileSystemLayout } from './cluste
 import { LocalCluster, liveServerPids, type ServerTuning } from './cluster-processes.ts';
 import { ProgressBar, type ProgressStream } from './cluster-progress.ts';
 import { formatOpTable, type OpKind, type OpSummary } from './cluster-stats.ts';
-import { ClusterWorkload, DemoAbortedError, plannedOps, type WorkloadShape } from './cluster-workload.ts';
+import { ClusterWorkload, DemoAbortedError, plannedOps, untilAborted, type WorkloadShape } from './cluster-workload.ts';
 
 export { DemoAbortedError } from './cluster-workload.ts';
 
@@ -180,31 +180,6 @@ function checkOptions(servers: number, copysets: number, partitions: number, sha
   for (const [name, value, least] of counts) {
     if (!Number.isSafeInteger(value) || value < least) throw new RangeError(`${name} must be an integer >= ${least}, got ${value}`);
   }
-}
-
-/** Resolves with `promise`, or rejects with DemoAbortedError when `signal` aborts first (then `cleanUp` gets the late result). */
-async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, cleanUp?: (late: T) => Promise<void>): Promise<T> {
-  if (signal.aborted) {
-    void promise.then((late) => cleanUp?.(late), () => undefined);
-    throw new DemoAbortedError(String(signal.reason));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      void promise.then((late) => cleanUp?.(late), () => undefined);
-      reject(new DemoAbortedError(String(signal.reason)));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Each copyset's leader, term and applied index, and whether all replicas hold the same state. */

@@ -156,7 +156,7 @@ export class ClusterWorkload {
     this.throwIfAborted();
     const started = performance.now();
     try {
-      const result = await raceAbort(operation(), this.signal);
+      const result = await untilAborted(operation(), this.signal);
       this.stats.record(kind, performance.now() - started);
       this.progress.tick();
       return result;
@@ -198,10 +198,18 @@ export class ClusterWorkload {
   }
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new DemoAbortedError(String(signal.reason ?? 'aborted')));
+/**
+ * Resolves with `promise`, or rejects with DemoAbortedError when `signal` aborts first;
+ * then `cleanUp`, if given, receives the late result (to stop what it started).
+ */
+export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, cleanUp?: (late: T) => Promise<void>): Promise<T> {
+  const aborted = (): DemoAbortedError => {
+    void promise.then((late) => cleanUp?.(late), () => undefined);
+    return new DemoAbortedError(String(signal.reason ?? 'aborted'));
+  };
+  if (signal.aborted) throw aborted();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new DemoAbortedError(String(signal.reason ?? 'aborted')));
+    const onAbort = (): void => reject(aborted());
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
