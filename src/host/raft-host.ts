@@ -502,8 +502,7 @@ export class RaftHost {
    */
   private maybeSendLeaderMessagesEarly(group: HostGroup, ready: Ready): boolean {
     if (ready.role !== 'leader' || ready.snapshot !== null) return false;
-    const durable = group.storage.hardState();
-    if (ready.hardState !== null && (ready.hardState.term !== durable.term || ready.hardState.vote !== durable.vote)) return false;
+    if (this.termOrVoteChanged(group, ready)) return false;
     for (const message of ready.messages) if (isLeaderTraffic(message)) this.enqueue(group, message);
     return true;
   }
