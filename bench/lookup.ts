@@ -11,6 +11,7 @@ import { MetaStore } from '../src/metastore/metastore.ts';
 import { FsFileType, PartitionStatus } from '../src/metastore/types.ts';
 import type { Dentry, Inode } from '../src/metastore/types.ts';
 import { encodeDentryValue, encodeInode, encodePartitionInfo } from '../src/metastore/value-codec.ts';
+import { mulberry32 } from '../src/testing/random.ts';
 import { measureRate, Progress, progress } from './harness.ts';
 import type { Suite, SuiteContext } from './harness.ts';
 
@@ -24,17 +25,6 @@ export function fileName(i: number): string {
   return `file-${i.toString().padStart(11, '0')}`;
 }
 
-/** A deterministic pseudo-random generator (benchmarks must not depend on Math.random). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0x1_0000_0000;
-  };
-}
-
 export interface FixtureFile {
   readonly inode: Inode;
   readonly dentry: Dentry;
@@ -42,7 +32,7 @@ export interface FixtureFile {
 
 /** The i-th file of the fixture: directory inodes come first, then files in directories of FILES_PER_DIRECTORY. */
 export function fixtureFiles(files: number, perDirectory = FILES_PER_DIRECTORY): { directories: Inode[]; files: (i: number) => FixtureFile } {
-  const random = seededRandom(42);
+  const random = mulberry32(42);
   const directoryCount = Math.ceil(files / perDirectory);
   const firstFileId = 3 + directoryCount;
   const time = 1_700_000_000;
@@ -125,7 +115,7 @@ async function run({ sizes, report, quick }: SuiteContext): Promise<void> {
     if (names === undefined) dentryMaps.set(dentry.parentInodeId, (names = new Map()));
     names.set(dentry.name, dentry);
   }
-  const random = seededRandom(7);
+  const random = mulberry32(7);
   const probes = Array.from({ length: 1 << 16 }, () => Math.floor(random() * files));
   const probeFiles = probes.map((i) => fixture.files(i).dentry);
   let sink = 0;

@@ -12,6 +12,7 @@ import { MemoryLogStorage } from '../src/raft/memory-storage.ts';
 import { RaftError } from '../src/raft/errors.ts';
 import { RaftNode } from '../src/raft/raft-node.ts';
 import type { Message, NodeId, RaftConfig, Role } from '../src/raft/types.ts';
+import { mulberry32 } from '../src/testing/random.ts';
 import { Progress, collectGarbage, formatNumber, measureRate, progress, round, sleep, startCpuMeter, type RateResult, type Suite, type SuiteContext } from './harness.ts';
 
 const REPLICAS = 3;
@@ -66,18 +67,6 @@ class Replica {
   }
 }
 
-/** A seeded PRNG (mulberry32): the core takes its randomness injected. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Three replicas of one group and the driver loop around them (exported for profiling scripts). */
 export class Group {
   readonly replicas: Replica[] = [];
@@ -89,7 +78,7 @@ export class Group {
     const voters: NodeId[] = Array.from({ length: REPLICAS }, (_, i) => i + 1);
     for (const id of voters) {
       const storage = new MemoryLogStorage({ voters, learners: [], epoch: 0 });
-      const node = new RaftNode({ id, storage, random: seededRandom(seed * 31 + id), ...raftOptions });
+      const node = new RaftNode({ id, storage, random: mulberry32(seed * 31 + id), ...raftOptions });
       this.replicas.push(new Replica(node, storage, compactEveryEntries));
     }
   }

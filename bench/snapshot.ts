@@ -15,7 +15,8 @@ import { dumpSnapshot, loadSnapshot } from '../src/metastore/snapshot-io.ts';
 import { encodeInode } from '../src/metastore/value-codec.ts';
 import { collectGarbage, progress, startCpuMeter } from './harness.ts';
 import type { Suite, SuiteContext } from './harness.ts';
-import { buildStore, FS_ID, fixtureFiles, PARTITION_ID, seededRandom } from './lookup.ts';
+import { mulberry32 } from '../src/testing/random.ts';
+import { buildStore, FS_ID, fixtureFiles, PARTITION_ID } from './lookup.ts';
 
 const CONFIG = { voters: [1, 2, 3], learners: [], epoch: 0 };
 const STREAM_CHUNK_BYTES = 1 << 20;
@@ -34,7 +35,7 @@ async function writeWithOneStream(path: string, bytes: Buffer): Promise<void> {
 /** Entries that change random existing inodes (what a busy copyset applies). */
 function updateEntries(files: number, count: number): Uint8Array[] {
   const fixture = fixtureFiles(files);
-  const random = seededRandom(99);
+  const random = mulberry32(99);
   const entries: Uint8Array[] = [];
   for (let e = 0; e < count; e++) {
     const records = [];

@@ -106,3 +106,19 @@ export class Random {
     return () => this.next();
   }
 }
+
+/**
+ * mulberry32 as a `() => number` in [0, 1): one word of state, and its first outputs are
+ * well spread even for small seeds (1, 2, 3, ...), so nodes seeded by their ids draw
+ * different election timeouts. For tests and benchmarks that need a bare function.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

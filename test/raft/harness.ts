@@ -6,22 +6,11 @@
 import { MemoryLogStorage } from '../../src/raft/memory-storage.ts';
 import { newMessage } from '../../src/raft/messages.ts';
 import { RaftNode } from '../../src/raft/raft-node.ts';
+import { mulberry32 } from '../../src/testing/random.ts';
 import type { ConfigState, Entry, Message, NodeId, RaftConfig, ReadState, Ready } from '../../src/raft/types.ts';
 
-/**
- * A seeded PRNG (mulberry32). Its first outputs are well spread even for small seeds
- * (1, 2, 3...), so nodes seeded by their ids draw different election timeouts.
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32): nodes seeded by their ids draw different election timeouts. */
+export const seededRandom = mulberry32;
 
 export function makeStorage(voters: NodeId[], learners: NodeId[] = []): MemoryLogStorage {
   const config: ConfigState = { voters, learners, epoch: 0 };
