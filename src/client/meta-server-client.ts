@@ -8,6 +8,7 @@
  */
 
 import {
+  META_READ_METHODS,
   MetaStatusCode,
   type Encodable,
   type MethodName,
@@ -32,13 +33,7 @@ export type MetaRequest<M extends MetaMethod> = Encodable<RequestOf<typeof META_
 export type MetaResponse<M extends MetaMethod> = ResponseOf<typeof META_SERVICE, M>;
 
 /** The reads: answered from applied state, so they carry the client's appliedIndex. */
-export const READ_METHODS: ReadonlySet<MetaMethod> = new Set<MetaMethod>([
-  'GetDentry',
-  'ListDentry',
-  'GetInode',
-  'BatchGetInodeAttr',
-  'BatchGetXAttr',
-]);
+export const READ_METHODS = META_READ_METHODS;
 
 export interface CallOptions {
   /** Absolute deadline on the client clock (ClientClock.nowMs); default now + operationTimeoutMs. */

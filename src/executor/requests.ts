@@ -219,12 +219,3 @@ export interface MetaMethods {
 export type MetaMethod = keyof MetaMethods;
 export type RequestOf<M extends MetaMethod> = MetaMethods[M][0];
 export type ResponseOf<M extends MetaMethod> = MetaMethods[M][1];
-
-/** The methods answered from the applied maps without a log entry. */
-export const READ_METHODS: ReadonlySet<MetaMethod> = new Set<MetaMethod>([
-  'GetDentry',
-  'ListDentry',
-  'GetInode',
-  'BatchGetInodeAttr',
-  'BatchGetXAttr',
-]);

@@ -8,6 +8,7 @@ export { PROTO_FILES, protoDirectory, protoRoot } from './proto-root.ts';
 export { createMessageCodec, type Encodable, type MessageCodec } from './message-codec.ts';
 export { messageCodec, type MessageName, type MessageTypes } from './message-registry.ts';
 export {
+  META_READ_METHODS,
   SERVICES,
   methodPath,
   type MethodName,

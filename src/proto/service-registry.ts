@@ -81,6 +81,18 @@ type MethodEntry<S extends ServiceName, M extends MethodName<S>> = (typeof SERVI
 export type RequestOf<S extends ServiceName, M extends MethodName<S>> = MessageTypes[MethodEntry<S, M>['request']];
 export type ResponseOf<S extends ServiceName, M extends MethodName<S>> = MessageTypes[MethodEntry<S, M>['response']];
 
+/**
+ * MetaServerService's reads: answered from applied state without a log entry, so their
+ * requests carry the client's appliedIndex. The client and the service both use this.
+ */
+export const META_READ_METHODS: ReadonlySet<string> = new Set<MethodName<'curvefs.metaserver.MetaServerService'>>([
+  'GetDentry',
+  'ListDentry',
+  'GetInode',
+  'BatchGetInodeAttr',
+  'BatchGetXAttr',
+]);
+
 /** The gRPC path of a method: `/<package>.<Service>/<Method>`. */
 export function methodPath(service: ServiceName, method: string): string {
   return `/${service}/${method}`;

@@ -14,9 +14,8 @@
  * is CurveFS's compat door (compat-rename.ts).
  */
 import type * as grpc from '@grpc/grpc-js';
-import { READ_METHODS } from '../executor/requests.ts';
 import type { MetaMethod } from '../executor/requests.ts';
-import { MetaStatusCode, SERVICES, type DecodeResult } from '../proto/index.ts';
+import { META_READ_METHODS, MetaStatusCode, SERVICES, type DecodeResult } from '../proto/index.ts';
 import { groupIdOf } from '../server/peer-id.ts';
 import { prepareCompatRename, type CompatRenameRequest } from './compat-rename.ts';
 import type { ServiceBackend } from './service-backend.ts';
@@ -49,7 +48,7 @@ export async function serveMetaCall(backend: ServiceBackend, method: WireMethod,
     let response: unknown;
     if (method === 'PrepareRenameTx') {
       response = await copyset.submit(() => prepareCompatRename(copyset.executor.view, copyset.store.appliedIndex, input as CompatRenameRequest));
-    } else if (READ_METHODS.has(method)) {
+    } else if (META_READ_METHODS.has(method)) {
       response = await copyset.read(method as MetaMethod, input as never);
     } else {
       response = await copyset.write(method as MetaMethod, input as never);
