@@ -158,6 +158,7 @@ export class DirectApplier {
   write(method: 'CreateInode' | 'CreateDentry' | 'CreatePartition' | 'CreateRootInode', request: unknown): { statusCode: MetaStatusCode; inode?: { inodeId: number } } {
     const result = this.executor.execute(method, request as never);
     if (result.kind === 'read') return result.response as { statusCode: MetaStatusCode };
+    if (result.kind === 'blocked') throw new Error(`${method} blocked by tx ${result.holder}`);
     const index = ++this.index;
     this.executor.onProposed(index);
     this.store.applyEntry(index, result.batch);

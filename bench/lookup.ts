@@ -5,7 +5,7 @@
  *
  * Also exports the fixture the memory and snapshot suites share.
  */
-import { MetaExecutor } from '../src/executor/executor.ts';
+import { MetaExecutor, responseOf } from '../src/executor/executor.ts';
 import { dentryKey, inodeKey, partitionInfoKey } from '../src/metastore/keys.ts';
 import { MetaStore } from '../src/metastore/metastore.ts';
 import { FsFileType, PartitionStatus } from '../src/metastore/types.ts';
@@ -139,7 +139,7 @@ async function run({ sizes, report, quick }: SuiteContext): Promise<void> {
   const [inodeBaseline, inodeStore, inodeCall] = best([
     (d) => inodeMap.get(d.inodeId)!.mode,
     (d) => store.getInode(PARTITION_ID, d.inodeId)!.mode,
-    (d) => executor.execute('GetInode', { poolId: 1, copysetId: 1, partitionId: PARTITION_ID, fsId: FS_ID, inodeId: d.inodeId }).response.statusCode,
+    (d) => responseOf(executor.execute('GetInode', { poolId: 1, copysetId: 1, partitionId: PARTITION_ID, fsId: FS_ID, inodeId: d.inodeId })).statusCode,
   ]) as [number, number, number];
   const baseline = { name: 'Map.get(inodeId) of inode objects', value: inodeBaseline };
   report.figure({ name: 'GetInode (metastore)', value: inodeStore, unit: 'lookups/s', baseline, target: { op: '>=', value: inodeBaseline * 0.5 } });
@@ -149,7 +149,7 @@ async function run({ sizes, report, quick }: SuiteContext): Promise<void> {
     (d) => dentryMaps.get(d.parentInodeId)!.get(d.name)!.inodeId,
     (d) => store.getDentry(PARTITION_ID, d.parentInodeId, d.name)!.inodeId,
     (d) =>
-      executor.execute('GetDentry', { poolId: 1, copysetId: 1, partitionId: PARTITION_ID, fsId: FS_ID, parentInodeId: d.parentInodeId, name: d.name }).response
+      responseOf(executor.execute('GetDentry', { poolId: 1, copysetId: 1, partitionId: PARTITION_ID, fsId: FS_ID, parentInodeId: d.parentInodeId, name: d.name }))
         .statusCode,
   ]) as [number, number, number];
   const dentryBase = { name: 'Map<parent, Map<name, dentry>> get', value: dentryBaseline };
@@ -171,7 +171,7 @@ async function run({ sizes, report, quick }: SuiteContext): Promise<void> {
         for (let k = 0; k < 10; k++) {
           const last = lasts[at++ & 4095]!;
           const result = listing.execute('ListDentry', { poolId: 1, copysetId: 1, partitionId: PARTITION_ID, fsId: FS_ID, dirInodeId: 3, last, count: 100 });
-          sink += result.response.dentrys.length;
+          sink += responseOf(result).dentrys.length;
         }
         return 10;
       },

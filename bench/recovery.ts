@@ -88,7 +88,7 @@ export async function buildFolder(folder: string, files: number, entries: number
     let inodeId = 0;
     const propose = (method: 'CreateInode' | 'CreateDentry', request: unknown): { inode?: { inodeId: number } } => {
       const result = executor.execute(method, request as never);
-      if (result.kind !== 'write') throw new Error(`${method} did not write (status ${(result.response as { statusCode: number }).statusCode})`);
+      if (result.kind !== 'write') throw new Error(`${method} did not write (${result.kind === 'read' ? `status ${(result.response as { statusCode: number }).statusCode}` : 'blocked'})`);
       index++;
       executor.onProposed(index);
       store.applyEntry(index, result.batch);

@@ -105,7 +105,7 @@ export type FsErrorCode =
   | 'IS_DIRECTORY'
   /** CurveFS's rename protocol: the two parents live in different partitions (EXDEV). */
   | 'CROSS_PARTITION'
-  /** metaraft's rename: the two parents live in different copysets; the cross-copyset protocol is not built yet (EXDEV). */
+  /** No longer thrown: metaraft renames across copysets through TxService. Kept so that callers matching on it still compile. */
   | 'CROSS_COPYSET';
 
 export class FsError extends Error {

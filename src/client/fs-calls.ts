@@ -177,30 +177,44 @@ export class FsCalls {
    * partition answering PARTITION_ALLOC_ID_FAIL is marked full and the next one tried.
    */
   async createInode(fields: NewInodeFields, create: Time, options: CallOptions): Promise<Inode> {
-    const candidates = placementOrder(this.partitions, this.fsId, fields.parent, this.client.random);
-    for (const partition of candidates) {
-      const request = {
-        ...routedTo(partition),
-        fsId: this.fsId,
-        length: fields.length ?? 0,
-        uid: fields.uid,
-        gid: fields.gid,
-        mode: modeOf(fields.type, fields.mode),
-        type: fields.type,
-        parent: fields.parent,
-        ...(fields.rdev === undefined ? {} : { rdev: fields.rdev }),
-        ...(fields.symlink === undefined ? {} : { symlink: fields.symlink }),
-        create,
-      };
+    for (const partition of this.placementCandidates(fields.parent)) {
       try {
-        const response = await this.client.createInode(request, options);
-        if (response.inode === undefined) throw new MetaClientError('CreateInode', MetaStatusCode.UNKNOWN_ERROR);
-        return response.inode;
+        return await this.createInodeIn(partition, fields, create, options);
       } catch (error) {
         if (!isMetaError(error, 'PARTITION_ALLOC_ID_FAIL')) throw error;
         this.partitions.markFull(partition.partitionId);
       }
     }
-    throw new RoutingError('NO_WRITABLE_PARTITION', `fs ${this.fsId}: no READWRITE partition has inode ids left`);
+    throw noWritablePartition(this.fsId);
   }
+
+  /** The partitions a new inode under `parent` may go to, best first ({@link placementOrder}). */
+  placementCandidates(parent: number): PartitionInfo[] {
+    return placementOrder(this.partitions, this.fsId, parent, this.client.random);
+  }
+
+  /** CreateInode in one given partition (PARTITION_ALLOC_ID_FAIL is the caller's to handle). */
+  async createInodeIn(partition: PartitionInfo, fields: NewInodeFields, create: Time, options: CallOptions): Promise<Inode> {
+    const request = {
+      ...routedTo(partition),
+      fsId: this.fsId,
+      length: fields.length ?? 0,
+      uid: fields.uid,
+      gid: fields.gid,
+      mode: modeOf(fields.type, fields.mode),
+      type: fields.type,
+      parent: fields.parent,
+      ...(fields.rdev === undefined ? {} : { rdev: fields.rdev }),
+      ...(fields.symlink === undefined ? {} : { symlink: fields.symlink }),
+      create,
+    };
+    const response = await this.client.createInode(request, options);
+    if (response.inode === undefined) throw new MetaClientError('CreateInode', MetaStatusCode.UNKNOWN_ERROR);
+    return response.inode;
+  }
+}
+
+/** Every candidate partition was full (or none is READWRITE). */
+export function noWritablePartition(fsId: number): RoutingError {
+  return new RoutingError('NO_WRITABLE_PARTITION', `fs ${fsId}: no READWRITE partition has inode ids left`);
 }

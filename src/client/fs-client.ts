@@ -14,9 +14,11 @@
 
 import { FsFileType, ManageInodeType, type Dentry, type Inode, type InodeAttr, type Time } from '../proto/index.ts';
 import { FsError, isMetaError } from './client-errors.ts';
-import { FsCalls, S_IFMT, modeOf, routedTo, type InodeChanges } from './fs-calls.ts';
+import { FsCalls, S_IFMT, modeOf, noWritablePartition, routedTo, type InodeChanges, type NewInodeFields } from './fs-calls.ts';
 import { renameEntry, type AtomicRenameCall, type RenameProtocol, type RenameTxCommit } from './fs-rename.ts';
+import { FsTxCalls, sameCopyset, spansCopysets } from './fs-tx.ts';
 import type { CallOptions, MetaServerClient } from './meta-server-client.ts';
+import { TxIdSource } from './tx-ids.ts';
 
 /** The root directory's inode id (wire.md). */
 export const ROOT_INODE_ID = 1;
@@ -34,14 +36,23 @@ export interface FsClientOptions {
   readonly now?: () => Time;
   readonly listPageSize?: number;
   /**
-   * 'metaraft' (default): one atomic MetaraftService.Rename inside a copyset; 'curvefs':
-   * CurveFS's PrepareRenameTx sequence inside a partition (fs-rename.ts).
+   * 'metaraft' (default): one atomic call per rename, MetaraftService.Rename when the file
+   * system lives in one copyset, TxService otherwise; link, create and unlink whose keys
+   * leave the home copyset go through TxService too (fs-tx.ts). 'curvefs': CurveFS's
+   * PrepareRenameTx sequence inside a partition (fs-rename.ts), and CurveFS's
+   * single-RPC sequences for everything else.
    */
   readonly renameProtocol?: RenameProtocol;
-  /** How the 'metaraft' protocol sends its call; default MetaServerClient.rename (tests may route it elsewhere). */
+  /** How the 'metaraft' protocol sends its call inside one copyset; default MetaServerClient.rename (tests may route it elsewhere). */
   readonly atomicRename?: AtomicRenameCall;
   /** 'curvefs' protocol: the coordinator's commit of a prepared rename transaction (CurveFS: the MDS's CommitTx); none by default. */
   readonly commitRenameTx?: RenameTxCommit;
+  /**
+   * 'metaraft' protocol: names the operations across copysets (TxService). Default: a new
+   * source with a random clientId (Math.random, so that a seeded `random` of the
+   * MetaServerClient keeps its placement draws).
+   */
+  readonly txIds?: TxIdSource;
 }
 
 export interface NodeAttributes {
@@ -88,6 +99,8 @@ export class FsClient {
   private readonly listPageSize: number;
   /** The 'metaraft' protocol's call; undefined under 'curvefs'. */
   private readonly atomicRename: AtomicRenameCall | undefined;
+  /** The 'metaraft' protocol's calls across copysets; undefined under 'curvefs'. */
+  private readonly tx: FsTxCalls | undefined;
 
   constructor(private readonly options: FsClientOptions) {
     this.fsId = options.fsId;
@@ -97,6 +110,8 @@ export class FsClient {
     if (protocol === 'curvefs' && options.atomicRename !== undefined) throw new RangeError("atomicRename applies to renameProtocol 'metaraft' only");
     this.atomicRename = protocol === 'curvefs' ? undefined : (options.atomicRename ?? (async (request, callOptions) => void (await options.client.rename(request, callOptions))));
     this.calls = new FsCalls(options.client, options.fsId);
+    if (protocol === 'curvefs' && options.txIds !== undefined) throw new RangeError("txIds applies to renameProtocol 'metaraft' only");
+    this.tx = protocol === 'curvefs' ? undefined : new FsTxCalls(this.calls, options.txIds ?? new TxIdSource());
     this.now = options.now ?? systemTime;
     this.listPageSize = options.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
     if (!Number.isSafeInteger(this.listPageSize) || this.listPageSize < 1) throw new RangeError('listPageSize must be a positive integer');
@@ -108,6 +123,21 @@ export class FsClient {
 
   private opOptions(): CallOptions {
     return { deadlineMs: this.client.deadline() };
+  }
+
+  /**
+   * The TxService calls when an operation may need them: protocol 'metaraft' and a file
+   * system over several copysets (read per operation: the table may be reloaded).
+   */
+  private acrossCopysets(): FsTxCalls | undefined {
+    return this.tx !== undefined && spansCopysets(this.calls) ? this.tx : undefined;
+  }
+
+  /** The TxService calls when the entries of `parent` and inode `inodeId` live in different copysets. */
+  private txBetween(parent: number, inodeId: number): FsTxCalls | undefined {
+    const tx = this.acrossCopysets();
+    if (tx === undefined) return undefined;
+    return sameCopyset(this.calls.dentryPartition(parent), this.calls.inodePartition(inodeId)) ? undefined : tx;
   }
 
   /**
@@ -237,11 +267,16 @@ export class FsClient {
    * GetInode of the child; UpdateInode of the child with nlink − 1, its parent list
    * without this parent and ctime := now (InodeWrapper::UnLink). At nlink 0 the server
    * sets dtime and puts the inode in its trash.
+   *
+   * 'metaraft' protocol, the inode held by another copyset than the entry: GetDentry, then
+   * one TxService.Unlink (name, parent and inode change atomically).
    */
   async unlink(parent: number, name: string): Promise<void> {
     const options = this.opOptions();
     const dentry = await this.calls.getDentry(parent, name, options);
     if (dentry.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `${name} is a directory`);
+    const tx = this.txBetween(parent, dentry.inodeId);
+    if (tx !== undefined) return tx.unlink(parent, name, false, this.now(), options);
     await this.calls.deleteDentry(parent, name, dentry.type, this.now(), options);
     await this.unlinkInode(dentry.inodeId, parent, options);
   }
@@ -252,11 +287,18 @@ export class FsClient {
    * the parent's nlink; GetInode; UpdateInode of the directory with nlink 0 (a directory
    * at 2 drops straight to 0, InodeWrapper::UnLink), which puts it in the trash. CurveFS
    * sends no DeleteInode: the trash reclaims it.
+   *
+   * 'metaraft' protocol, the directory held by another copyset than its entry: GetDentry,
+   * then one TxService.Unlink (directory); the server checks emptiness in the same atomic
+   * step (TARGET_DIRECTORY_EXIST → FsError NOT_EMPTY).
    */
   async rmdir(parent: number, name: string): Promise<void> {
     const options = this.opOptions();
     const dentry = await this.calls.getDentry(parent, name, options);
     if (dentry.type !== undefined && dentry.type !== FsFileType.TYPE_DIRECTORY) throw new FsError('NOT_DIRECTORY', `${name} is not a directory`);
+    // Across copysets the server checks emptiness in the same atomic step (no ListDentry).
+    const tx = this.txBetween(parent, dentry.inodeId);
+    if (tx !== undefined) return tx.unlink(parent, name, true, this.now(), options);
     const children = await this.calls.listDentry(dentry.inodeId, { count: 1 }, options);
     if (children.length > 0) throw new FsError('NOT_EMPTY', `${name} is not empty`);
     await this.calls.deleteDentry(parent, name, FsFileType.TYPE_DIRECTORY, this.now(), options);
@@ -268,6 +310,9 @@ export class FsClient {
    * the new parent appended to its parent list and ctime := now (InodeWrapper::Link);
    * CreateDentry under the new parent. If CreateDentry fails, UpdateInode puts nlink and
    * the parent list back. Returns the inode as updated.
+   *
+   * 'metaraft' protocol, the inode held by another copyset than the new parent's entries:
+   * GetInode, then one TxService.Link.
    */
   async link(inodeId: number, newParent: number, newName: string): Promise<Inode> {
     const options = this.opOptions();
@@ -275,6 +320,11 @@ export class FsClient {
     if (inode.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `inode ${inodeId} is a directory`);
     const time = this.now();
     const linked = { nlink: inode.nlink + 1, parent: [...inode.parent, newParent], ctime: time.sec, ctime_ns: time.nsec };
+    const tx = this.txBetween(newParent, inodeId);
+    if (tx !== undefined) {
+      await tx.link(inodeId, newParent, newName, time, options);
+      return { ...inode, ...linked };
+    }
     await this.calls.updateInode(inodeId, linked, options);
     try {
       await this.calls.createDentry(newParent, newName, inodeId, inode.type, time, options);
@@ -286,43 +336,74 @@ export class FsClient {
   }
 
   /**
-   * rename; the protocols are in fs-rename.ts. 'metaraft' (default): one atomic
-   * MetaraftService.Rename; parents in different copysets → FsError CROSS_COPYSET.
+   * rename; the protocols are in fs-rename.ts. 'metaraft' (default): one atomic call,
+   * MetaraftService.Rename (file system in one copyset) or TxService.Rename (several).
    * 'curvefs' (FuseOpRename → RenameOperator): parents in different partitions →
    * FsError CROSS_PARTITION.
    */
   rename(srcParent: number, srcName: string, dstParent: number, dstName: string): Promise<void> {
     return renameEntry(
-      { calls: this.calls, now: this.now, atomicRename: this.atomicRename, commitRenameTx: this.options.commitRenameTx },
+      { calls: this.calls, now: this.now, atomicRename: this.atomicRename, commitRenameTx: this.options.commitRenameTx, tx: this.acrossCopysets() },
       { srcParent, srcName, dstParent, dstName },
       this.opOptions(),
     );
   }
 
-  /** CreateInode, then CreateDentry; DeleteInode of the new inode if the entry cannot be made (CurveFS's MakeNode). */
+  /**
+   * CreateInode, then CreateDentry; DeleteInode of the new inode if the entry cannot be
+   * made (CurveFS's MakeNode). Across copysets, a candidate partition outside the
+   * parent's copyset is created by one TxService.Create instead.
+   */
   private async makeNode(parent: number, name: string, type: FsFileType, attributes: NodeAttributes, symlink?: string): Promise<Inode> {
     const options = this.opOptions();
     const time = this.now();
-    const inode = await this.calls.createInode(
-      {
-        type,
-        parent,
-        mode: attributes.mode,
-        uid: attributes.uid,
-        gid: attributes.gid,
-        ...(attributes.rdev === undefined ? {} : { rdev: attributes.rdev }),
-        ...(symlink === undefined ? {} : { symlink, length: Buffer.byteLength(symlink) }),
-      },
-      time,
-      options,
-    );
+    const fields: NewInodeFields = {
+      type,
+      parent,
+      mode: attributes.mode,
+      uid: attributes.uid,
+      gid: attributes.gid,
+      ...(attributes.rdev === undefined ? {} : { rdev: attributes.rdev }),
+      ...(symlink === undefined ? {} : { symlink, length: Buffer.byteLength(symlink) }),
+    };
+    const tx = this.acrossCopysets();
+    if (tx !== undefined) return this.makeNodeAcross(tx, name, fields, time, options);
+    const inode = await this.calls.createInode(fields, time, options);
+    await this.createEntryOf(inode, name, fields, time, options);
+    return inode;
+  }
+
+  /**
+   * The placement candidates in order (as FsCalls.createInode): one in the parent's
+   * copyset takes the CreateInode + CreateDentry path, any other one TxService.Create
+   * (a new txId per candidate). PARTITION_ALLOC_ID_FAIL marks a candidate full.
+   */
+  private async makeNodeAcross(tx: FsTxCalls, name: string, fields: NewInodeFields, time: Time, options: CallOptions): Promise<Inode> {
+    const home = this.calls.dentryPartition(fields.parent);
+    for (const partition of this.calls.placementCandidates(fields.parent)) {
+      let inode: Inode;
+      try {
+        if (!sameCopyset(partition, home)) return await tx.create(partition, name, fields, time, options);
+        inode = await this.calls.createInodeIn(partition, fields, time, options);
+      } catch (error) {
+        if (!isMetaError(error, 'PARTITION_ALLOC_ID_FAIL')) throw error;
+        this.calls.partitions.markFull(partition.partitionId);
+        continue;
+      }
+      await this.createEntryOf(inode, name, fields, time, options);
+      return inode;
+    }
+    throw noWritablePartition(this.fsId);
+  }
+
+  /** CreateDentry of a new inode; DeleteInode of it if the entry cannot be made. */
+  private async createEntryOf(inode: Inode, name: string, fields: NewInodeFields, time: Time, options: CallOptions): Promise<void> {
     try {
-      await this.calls.createDentry(parent, name, inode.inodeId, type, time, options);
+      await this.calls.createDentry(fields.parent, name, inode.inodeId, fields.type, time, options);
     } catch (error) {
       await this.calls.deleteInode(inode.inodeId, options).catch(() => undefined);
       throw error;
     }
-    return inode;
   }
 
   /** InodeWrapper::UnLink: GetInode; UpdateInode with nlink − 1 (a directory at 2 → 0), the parent list without `parent`, ctime. */

@@ -1,16 +1,12 @@
 /**
  * rename, by one of two protocols ({@link RenameProtocol}).
  *
- * 'metaraft' (the default): one call, MetaraftService.Rename, to the copyset holding
- * both parents' partitions. The server renames atomically in one log entry, parents'
- * nlink and times and the replaced inode included, so every reader sees the old or the
- * new namespace. Parents in different partitions of one copyset are fine; parents in
- * different copysets are refused here with FsError CROSS_COPYSET (the cross-copyset
- * protocol of docs/transactions.md is not built yet), and a directory move whose
- * ancestry leaves the copyset is refused by the server (TX_FAILED). When the file
- * system spans several copysets, the names are read first (GetDentry ×2) so that a
- * moved or replaced inode held by another copyset can be updated after the rename
- * (UpdateInode; that part is not atomic with the names).
+ * 'metaraft' (the default): one call. A file system held by ONE copyset: MetaraftService.Rename
+ * to it; the server renames atomically in one log entry, parents' nlink and times and
+ * the replaced inode included, so every reader sees the old or the new namespace. A file
+ * system spread over several copysets: TxService.Rename to the copyset of the source
+ * parent's entries, whose coordinator makes the same changes atomically across
+ * copysets (docs/transactions.md; fs-tx.ts).
  *
  * 'curvefs': as CurveFS's first rename design does it (RenameOperator; curve-facts.md),
  * for source and destination entries in one partition, for compatibility with what a
@@ -39,6 +35,7 @@
 import { DentryFlag, FsFileType, type PartitionInfo, type Time } from '../proto/index.ts';
 import { FsError } from './client-errors.ts';
 import { routedTo, type FsCalls } from './fs-calls.ts';
+import type { FsTxCalls } from './fs-tx.ts';
 import type { CallOptions } from './meta-server-client.ts';
 
 /** The request of metaraft's one-call rename (the executor's RenameRequest). */
@@ -70,6 +67,8 @@ export interface RenameContext {
   /** Set: the 'metaraft' protocol, through this call. Undefined: the 'curvefs' protocol. */
   readonly atomicRename: AtomicRenameCall | undefined;
   readonly commitRenameTx: RenameTxCommit | undefined;
+  /** Set ('metaraft' protocol, file system over several copysets): rename through TxService. */
+  readonly tx?: FsTxCalls | undefined;
 }
 
 export interface RenameNames {
@@ -84,9 +83,11 @@ export async function renameEntry(context: RenameContext, names: RenameNames, op
   const srcPartition = calls.dentryPartition(names.srcParent);
   const dstPartition = calls.dentryPartition(names.dstParent);
   if (context.atomicRename !== undefined) {
-    if (srcPartition.poolId !== dstPartition.poolId || srcPartition.copysetId !== dstPartition.copysetId) {
-      throw new FsError('CROSS_COPYSET', 'rename across copysets needs the cross-copyset protocol, not built yet');
+    if (context.tx !== undefined) {
+      await context.tx.rename(names.srcParent, names.srcName, names.dstParent, names.dstName, context.now(), options);
+      return;
     }
+    // One copyset holds the whole file system: both parents are in it.
     await metaraftRename(context, context.atomicRename, names, srcPartition, dstPartition, options);
     return;
   }
@@ -96,13 +97,7 @@ export async function renameEntry(context: RenameContext, names: RenameNames, op
   await prepareRename(context, names, options);
 }
 
-/**
- * The 'metaraft' protocol: one Rename. The server changes what its copyset holds; an
- * inode of the file system held by ANOTHER copyset (the moved one, or the replaced one)
- * is the caller's to update (metastore.md), after the rename, as CurveFS's protocol
- * does for all of them. Only when the file system spans several copysets are the two
- * names read first to learn those inode ids; otherwise the rename is the one call.
- */
+/** The 'metaraft' protocol inside one copyset: one MetaraftService.Rename, routed by the source partition. */
 async function metaraftRename(
   context: RenameContext,
   send: AtomicRenameCall,
@@ -111,35 +106,21 @@ async function metaraftRename(
   dstPartition: PartitionInfo,
   options: CallOptions,
 ): Promise<void> {
-  const { calls } = context;
-  const home = { poolId: srcPartition.poolId, copysetId: srcPartition.copysetId };
-  const spansCopysets = calls.partitions.partitionsOf(calls.fsId).some((p) => p.poolId !== home.poolId || p.copysetId !== home.copysetId);
-  const source = spansCopysets ? await calls.getDentry(names.srcParent, names.srcName, options) : undefined;
-  const old = spansCopysets ? await calls.findDentry(names.dstParent, names.dstName, options) : undefined;
-  const time = context.now();
   await send(
     {
-      poolId: home.poolId,
-      copysetId: home.copysetId,
-      fsId: calls.fsId,
+      poolId: srcPartition.poolId,
+      copysetId: srcPartition.copysetId,
+      fsId: context.calls.fsId,
       srcPartitionId: srcPartition.partitionId,
       srcParentInodeId: names.srcParent,
       srcName: names.srcName,
       dstPartitionId: dstPartition.partitionId,
       dstParentInodeId: names.dstParent,
       dstName: names.dstName,
-      create: time,
+      create: context.now(),
     },
     options,
   );
-  if (source === undefined || (old !== undefined && old.inodeId === source.inodeId)) return; // nothing left, or POSIX no-op
-  const elsewhere = (inodeId: number): boolean => {
-    const partition = calls.inodePartition(inodeId);
-    return partition.poolId !== home.poolId || partition.copysetId !== home.copysetId;
-  };
-  if (names.srcParent !== names.dstParent && elsewhere(source.inodeId)) await moveParent(calls, source.inodeId, names.srcParent, names.dstParent, time, options);
-  // A directory held elsewhere is never replaced: the server refuses it (its emptiness is unknown there).
-  if (old !== undefined && elsewhere(old.inodeId)) await calls.unlinkInode(old.inodeId, names.dstParent, time, options);
 }
 
 async function prepareRename(context: RenameContext, names: RenameNames, options: CallOptions): Promise<void> {

@@ -47,15 +47,20 @@ export {
   META_SERVICE,
   METARAFT_SERVICE,
   MetaServerClient,
+  TX_SERVICE,
   READ_METHODS,
   type CallOptions,
   type MetaMethod,
   type MetaRequest,
   type MetaResponse,
   type MetaServerClientOptions,
+  type TxClientMethod,
 } from './meta-server-client.ts';
 export { placementOrder } from './inode-placement.ts';
-export { FsCalls, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, modeOf, type InodeChanges, type NewInodeFields } from './fs-calls.ts';
+export { FsCalls, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, modeOf, noWritablePartition, type InodeChanges, type NewInodeFields } from './fs-calls.ts';
+export { FsTxCalls, sameCopyset, spansCopysets } from './fs-tx.ts';
+export { TxIdSource } from './tx-ids.ts';
+export { txRoutesOf } from './tx-routes.ts';
 export {
   DEFAULT_LIST_PAGE_SIZE,
   FsClient,

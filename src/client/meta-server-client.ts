@@ -1,7 +1,7 @@
 /**
  * The low-level client: one typed method per RPC of MetaServerService, CliService2,
- * CopysetService and metaraft's own MetaraftService. MetaServerService and
- * MetaraftService calls are routed by the request's
+ * CopysetService, metaraft's own MetaraftService and the client calls of TxService.
+ * MetaServerService, MetaraftService and TxService calls are routed by the request's
  * (poolId, copysetId) to that copyset's leader through {@link CopysetCaller}; their
  * answers come back on OK and throw {@link MetaClientError} otherwise. Reads carry the
  * highest appliedIndex seen from the copyset.
@@ -27,6 +27,10 @@ export const META_SERVICE = 'curvefs.metaserver.MetaServerService';
 export const CLI_SERVICE = 'curvefs.metaserver.copyset.CliService2';
 export const COPYSET_SERVICE = 'curvefs.metaserver.copyset.CopysetService';
 export const METARAFT_SERVICE = 'metaraft.meta.MetaraftService';
+export const TX_SERVICE = 'metaraft.tx.TxService';
+
+/** The client calls of TxService (Prepare, Resolve and Status are between metaservers). */
+export type TxClientMethod = 'Rename' | 'Link' | 'Create' | 'Unlink';
 
 export type MetaMethod = MethodName<typeof META_SERVICE>;
 export type MetaRequest<M extends MetaMethod> = Encodable<RequestOf<typeof META_SERVICE, M>>;
@@ -202,6 +206,41 @@ export class MetaServerClient {
       ...deadlineOf(options),
     });
     if (response.statusCode !== MetaStatusCode.OK) throw new MetaClientError('Rename', response.statusCode);
+    return response;
+  }
+
+  // ---- TxService (operations across copysets, docs/transactions.md) ----
+
+  /**
+   * An operation whose keys live in several copysets, sent to the leader of its home
+   * copyset (the request's poolId/copysetId) and retried there like a write. The same
+   * request object, txId included, is resent on every retry: the coordinator answers a
+   * repeated txId from its record. A status other than OK throws MetaClientError.
+   */
+  txRename(request: Encodable<P.TxRenameRequest>, options: CallOptions = {}): Promise<P.TxReply> {
+    return this.txCall('Rename', request, options);
+  }
+  txLink(request: Encodable<P.TxLinkRequest>, options: CallOptions = {}): Promise<P.TxReply> {
+    return this.txCall('Link', request, options);
+  }
+  txCreate(request: Encodable<P.TxCreateRequest>, options: CallOptions = {}): Promise<P.TxReply> {
+    return this.txCall('Create', request, options);
+  }
+  txUnlink(request: Encodable<P.TxUnlinkRequest>, options: CallOptions = {}): Promise<P.TxReply> {
+    return this.txCall('Unlink', request, options);
+  }
+
+  private async txCall(method: TxClientMethod, request: Encodable<P.TxRenameRequest | P.TxLinkRequest | P.TxCreateRequest | P.TxUnlinkRequest>, options: CallOptions): Promise<P.TxReply> {
+    const response = (await this.caller.call({
+      copyset: { poolId: request.poolId, copysetId: request.copysetId },
+      service: TX_SERVICE,
+      method,
+      request: () => request as never,
+      verdict: (answer) => metaVerdict(answer as P.TxReply),
+      appliedIndexOf: (answer) => (answer as P.TxReply).appliedIndex,
+      ...deadlineOf(options),
+    })) as P.TxReply;
+    if (response.statusCode !== MetaStatusCode.OK) throw new MetaClientError(method, response.statusCode);
     return response;
   }
 

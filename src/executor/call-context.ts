@@ -18,8 +18,33 @@ export interface CallContext {
   readonly clock: () => Time;
 }
 
-/** A handler's outcome: an answer now, or effects to propose and the answer to send once applied. */
-export type CallOutcome<R> = { readonly kind: 'read'; readonly response: R } | { readonly kind: 'write'; readonly builder: WriteBuilder; readonly response: R };
+/**
+ * A handler's outcome: an answer now, effects to propose and the answer to send once
+ * applied, or blocked: a key the call needs is locked by the intent of tx `holder`
+ * (docs/transactions.md §9-10); the host waits for that intent to go and runs it again.
+ */
+export type CallOutcome<R> =
+  | { readonly kind: 'read'; readonly response: R }
+  | { readonly kind: 'write'; readonly builder: WriteBuilder; readonly response: R }
+  | { readonly kind: 'blocked'; readonly holder: string };
+
+export function blocked(holder: string): { readonly kind: 'blocked'; readonly holder: string } {
+  return { kind: 'blocked', holder };
+}
+
+/**
+ * The tx whose intent holds one of `locks`, for a read (applied intents: a read is
+ * served from the applied state) or a write (the leader view: proposed intents too).
+ */
+export function lockedBy(context: CallContext, locks: readonly string[], forWrite: boolean): string | undefined {
+  if (forWrite) return context.view.lockHolder(locks);
+  if (context.store.tx.intentCount === 0) return undefined;
+  for (const lock of locks) {
+    const holders = context.store.tx.holdersOf(lock);
+    if (holders !== undefined) for (const holder of holders) return holder;
+  }
+  return undefined;
+}
 
 export function answer<R>(response: R): CallOutcome<R> {
   return { kind: 'read', response };

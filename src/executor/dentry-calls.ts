@@ -1,7 +1,8 @@
 /** Dentry calls: CreateDentry, DeleteDentry, GetDentry, ListDentry. */
 import { FsFileType, isFsFileType } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
-import { answer, checkPartition, newBuilder, status, timeOf, write } from './call-context.ts';
+import { nameLock, sealLock, underLock } from '../metastore/tx-records.ts';
+import { answer, blocked, checkPartition, lockedBy, newBuilder, status, timeOf, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import type * as R from './requests.ts';
 import { MetaStatusCode } from './status.ts';
@@ -36,6 +37,8 @@ export function createDentry(context: CallContext, request: R.CreateDentryReques
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(partitionId), dentry.fsId, dentry.parentInodeId);
   if (failed !== undefined) return status(failed);
+  const holder = lockedBy(context, [nameLock(partitionId, dentry.parentInodeId, dentry.name), sealLock(partitionId, dentry.parentInodeId)], true);
+  if (holder !== undefined) return blocked(holder);
   const existing = builder.dentry(partitionId, dentry.parentInodeId, dentry.name);
   if (existing !== undefined) return status(existing.inodeId === dentry.inodeId ? MetaStatusCode.OK : MetaStatusCode.DENTRY_EXIST);
   // The parent lives with its entries (docs/wire.md, "Placement").
@@ -68,6 +71,8 @@ export function deleteDentry(context: CallContext, request: R.DeleteDentryReques
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(partitionId), request.fsId, request.parentInodeId);
   if (failed !== undefined) return status(failed);
+  const holder = lockedBy(context, [nameLock(partitionId, request.parentInodeId, request.name)], true);
+  if (holder !== undefined) return blocked(holder);
   const existing = builder.dentry(partitionId, request.parentInodeId, request.name);
   if (existing === undefined) return status(MetaStatusCode.NOT_FOUND);
   builder.deleteDentry(partitionId, request.fsId, request.parentInodeId, request.name);
@@ -84,6 +89,8 @@ export function getDentry(context: CallContext, request: R.GetDentryRequest): Ca
   if (!isU32(request.partitionId) || !isU32(request.fsId) || !isU64(request.parentInodeId) || !isValidName(request.name)) return status(PARAM_ERROR);
   const failed = checkPartition(context.store.partitionInfoRaw(request.partitionId), request.fsId, request.parentInodeId);
   if (failed !== undefined) return status(failed);
+  const holder = lockedBy(context, [nameLock(request.partitionId, request.parentInodeId, request.name)], false);
+  if (holder !== undefined) return blocked(holder);
   const dentry = context.store.getDentry(request.partitionId, request.parentInodeId, request.name);
   if (dentry === undefined) return status(MetaStatusCode.NOT_FOUND);
   return answer({ statusCode: MetaStatusCode.OK, dentry });
@@ -98,6 +105,8 @@ export function listDentry(context: CallContext, request: R.ListDentryRequest): 
   }
   const failed = checkPartition(context.store.partitionInfoRaw(partitionId), fsId, dirInodeId);
   if (failed !== undefined) return answer({ statusCode: failed, dentrys: [] });
+  const holder = lockedBy(context, [underLock(partitionId, dirInodeId)], false);
+  if (holder !== undefined) return blocked(holder);
   const after = last === undefined || last === null || last === '' ? undefined : last;
   const dentrys = context.store.listDentries(partitionId, dirInodeId, after, count ?? 0, onlyDir === true);
   return answer({ statusCode: MetaStatusCode.OK, dentrys });

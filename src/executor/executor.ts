@@ -48,7 +48,15 @@ import { MetaStatusCode } from './status.ts';
 
 export type ExecuteResult<R> =
   | { readonly kind: 'read'; readonly response: R }
-  | { readonly kind: 'write'; readonly batch: Uint8Array; readonly records: readonly MetaRecord[]; readonly response: R };
+  | { readonly kind: 'write'; readonly batch: Uint8Array; readonly records: readonly MetaRecord[]; readonly response: R }
+  /** A key is locked by the intent of tx `holder` (docs/transactions.md §9-10): run it again once that intent is gone. */
+  | { readonly kind: 'blocked'; readonly holder: string };
+
+/** The answer of a call that executed as a read (tests and benches; a blocked or write result is a bug there). */
+export function responseOf<R>(result: ExecuteResult<R>): R {
+  if (result.kind === 'blocked') throw new InvariantError(`the call is blocked by tx ${result.holder}`);
+  return result.response;
+}
 
 export interface ExecutorOptions {
   /** The leader's clock, for requests that carry no time. Defaults to the system clock. */
@@ -123,12 +131,26 @@ export class MetaExecutor {
       if (error instanceof InvariantError) throw error;
       return this.read(failedResponse(method, MetaStatusCode.PARAM_ERROR) as ResponseOf<M>);
     }
+    return this.finish(outcome);
+  }
+
+  /**
+   * Runs one call computed by `handler` (the cross-group tx calls of tx-calls.ts) with
+   * the same contract as execute(): a write must be bound before the next execute.
+   */
+  executeCall<R extends { statusCode: MetaStatusCode; appliedIndex?: number }>(handler: (context: CallContext) => CallOutcome<R>): ExecuteResult<R> {
+    invariant(this.unboundResponse === undefined, 'the previous write must be bound (onProposed/onProposeFailed) before the next execute');
+    return this.finish(handler(this.context));
+  }
+
+  private finish<R>(outcome: CallOutcome<R>): ExecuteResult<R> {
     if (outcome.kind === 'read') return this.read(outcome.response);
+    if (outcome.kind === 'blocked') return outcome;
     const records = outcome.builder.records();
     invariant(records.length > 0, 'a write changes at least one key');
     const batch = encodeRecordBatch(records);
     this.view.addUnbound(outcome.builder.effectList());
-    this.unboundResponse = outcome.response;
+    this.unboundResponse = outcome.response as { appliedIndex?: number };
     return { kind: 'write', batch, records, response: outcome.response };
   }
 

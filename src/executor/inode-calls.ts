@@ -1,7 +1,8 @@
 /** Inode calls: CreateRootInode, CreateManageInode, CreateInode, GetInode, UpdateInode, DeleteInode, BatchGet*. */
 import { FsFileType, FIRST_ALLOCATABLE_INODE_ID, isFsFileType, ManageInodeType, PartitionStatus, RECYCLE_DIRECTORY_NAME, RECYCLE_INODE_ID, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Inode, Time, XAttr } from '../metastore/types.ts';
-import { answer, checkPartition, newBuilder, status, timeOf, write } from './call-context.ts';
+import { deltaLock, linksLock, sealLock } from '../metastore/tx-records.ts';
+import { answer, blocked, checkPartition, lockedBy, newBuilder, status, timeOf, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import type * as R from './requests.ts';
 import { InodeOpenStatusChange } from './requests.ts';
@@ -26,7 +27,7 @@ interface NewInodeFields {
   readonly symlink?: string | undefined;
 }
 
-function newInode(fields: NewInodeFields): Inode {
+export function newInode(fields: NewInodeFields): Inode {
   const { sec, nsec } = fields.time;
   return {
     inodeId: fields.inodeId,
@@ -136,6 +137,8 @@ export function getInode(context: CallContext, request: R.GetInodeRequest): Call
   if (!isU32(request.partitionId) || !isU32(request.fsId) || !isU64(request.inodeId)) return status(PARAM_ERROR);
   const failed = checkPartition(context.store.partitionInfoRaw(request.partitionId), request.fsId, request.inodeId);
   if (failed !== undefined) return status(failed);
+  const holder = lockedBy(context, inodeLocks(request.partitionId, request.inodeId), false);
+  if (holder !== undefined) return blocked(holder);
   const inode = context.store.getInode(request.partitionId, request.inodeId);
   if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
   return answer({ statusCode: MetaStatusCode.OK, inode });
@@ -158,6 +161,10 @@ export function updateInode(context: CallContext, request: R.UpdateInodeRequest)
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(request.partitionId), request.fsId, request.inodeId);
   if (failed !== undefined) return status(failed);
+  // Link counts and parent lists belong to a prepared tx until it resolves (§10); other fields do not.
+  const touchesLinks = (request.nlink !== undefined && request.nlink !== null) || (request.parent !== undefined && request.parent !== null && request.parent.length > 0);
+  const holder = touchesLinks ? lockedBy(context, inodeLocks(request.partitionId, request.inodeId), true) : undefined;
+  if (holder !== undefined) return blocked(holder);
   const old = builder.inode(request.partitionId, request.inodeId);
   if (old === undefined) return status(MetaStatusCode.NOT_FOUND);
   const updated: { -readonly [K in keyof Inode]: Inode[K] } = { ...old };
@@ -181,13 +188,20 @@ export function deleteInode(context: CallContext, request: R.DeleteInodeRequest)
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(request.partitionId), request.fsId, request.inodeId);
   if (failed !== undefined) return status(failed);
+  const holder = lockedBy(context, inodeLocks(request.partitionId, request.inodeId), true);
+  if (holder !== undefined) return blocked(holder);
   if (builder.inode(request.partitionId, request.inodeId) === undefined) return status(MetaStatusCode.OK);
   builder.deleteInode(request.partitionId, request.fsId, request.inodeId);
   return write(builder, { statusCode: MetaStatusCode.OK });
 }
 
+/** Every lock a prepared tx may hold on an inode. */
+function inodeLocks(partitionId: number, inodeId: number): string[] {
+  return [linksLock(partitionId, inodeId), deltaLock(partitionId, inodeId), sealLock(partitionId, inodeId)];
+}
+
 /** Looks up every id, all or nothing: the first failure answers alone. */
-function batchGet<T>(context: CallContext, request: R.BatchGetInodeAttrRequest, map: (inode: Inode) => T): { statusCode: MetaStatusCode; items: T[] } {
+function batchGet<T>(context: CallContext, request: R.BatchGetInodeAttrRequest, map: (inode: Inode) => T): { statusCode: MetaStatusCode; items: T[] } | { holder: string } {
   if (!isU32(request.partitionId) || !isU32(request.fsId) || !isIdList(request.inodeId, MAX_BATCH_GET_IDS)) return { statusCode: PARAM_ERROR, items: [] };
   const info = context.store.partitionInfoRaw(request.partitionId);
   const failed = checkPartition(info, request.fsId);
@@ -196,6 +210,8 @@ function batchGet<T>(context: CallContext, request: R.BatchGetInodeAttrRequest, 
   for (const inodeId of request.inodeId) {
     const idFailed = checkPartition(info, request.fsId, inodeId);
     if (idFailed !== undefined) return { statusCode: idFailed, items: [] };
+    const holder = lockedBy(context, inodeLocks(request.partitionId, inodeId), false);
+    if (holder !== undefined) return { holder };
     const inode = context.store.getInode(request.partitionId, inodeId);
     if (inode === undefined) return { statusCode: MetaStatusCode.NOT_FOUND, items: [] };
     items.push(map(inode));
@@ -204,11 +220,13 @@ function batchGet<T>(context: CallContext, request: R.BatchGetInodeAttrRequest, 
 }
 
 export function batchGetInodeAttr(context: CallContext, request: R.BatchGetInodeAttrRequest): CallOutcome<R.BatchGetInodeAttrResponse> {
-  const { statusCode, items } = batchGet(context, request, (inode) => inode);
-  return answer({ statusCode, attr: items });
+  const result = batchGet(context, request, (inode) => inode);
+  if ('holder' in result) return blocked(result.holder);
+  return answer({ statusCode: result.statusCode, attr: result.items });
 }
 
 export function batchGetXAttr(context: CallContext, request: R.BatchGetXAttrRequest): CallOutcome<R.BatchGetXAttrResponse> {
-  const { statusCode, items } = batchGet(context, request, (inode): XAttr => ({ inodeId: inode.inodeId, fsId: inode.fsId, xAttrInfos: inode.xattr }));
-  return answer({ statusCode, xattr: items });
+  const result = batchGet(context, request, (inode): XAttr => ({ inodeId: inode.inodeId, fsId: inode.fsId, xAttrInfos: inode.xattr }));
+  if ('holder' in result) return blocked(result.holder);
+  return answer({ statusCode: result.statusCode, xattr: result.items });
 }

@@ -12,6 +12,8 @@ import { invariant } from '../raft/errors.ts';
 import type { MetaStore } from '../metastore/metastore.ts';
 import type { Dentry, DentryValue, Inode, PartitionInfo } from '../metastore/types.ts';
 import { toDentry } from '../metastore/dentry-table.ts';
+import { locksOfPart, txIdKey } from '../metastore/tx-records.ts';
+import type { TxId, TxIntent, TxRecord } from '../metastore/tx-records.ts';
 
 /** One key's new state: a value, or null for a deletion. */
 export type Effect =
@@ -24,7 +26,9 @@ export type Effect =
       readonly parentInodeId: number;
       readonly name: string;
       readonly value: DentryValue | null;
-    };
+    }
+  | { readonly table: 'intent'; readonly partitionId: number; readonly txId: TxId; readonly value: TxIntent | null }
+  | { readonly table: 'record'; readonly partitionId: number; readonly txId: TxId; readonly value: TxRecord | null };
 
 /** The index of an overlay entry whose log index is not known yet. */
 const UNBOUND = -1;
@@ -44,6 +48,10 @@ export function effectKey(effect: Effect): string {
       return inodeKey(effect.partitionId, effect.inodeId);
     case 'dentry':
       return dentryKey(effect.partitionId, effect.parentInodeId, effect.name);
+    case 'intent':
+      return intentKey(txIdKey(effect.txId));
+    case 'record':
+      return recordKey(txIdKey(effect.txId));
   }
 }
 
@@ -51,6 +59,9 @@ const partitionKey = (partitionId: number) => `p${partitionId}`;
 const inodeKey = (partitionId: number, inodeId: number) => `i${partitionId}:${inodeId}`;
 const dentryKey = (partitionId: number, parentId: number, name: string) => `d${partitionId}:${parentId}:${name}`;
 const directoryKey = (partitionId: number, parentId: number) => `${partitionId}:${parentId}`;
+// One intent per tx per group, and one record per tx: keyed by tx alone.
+const intentKey = (txKey: string) => `t${txKey}`;
+const recordKey = (txKey: string) => `r${txKey}`;
 
 export class LeaderView {
   private readonly overlay = new Map<string, OverlayEntry>();
@@ -60,6 +71,8 @@ export class LeaderView {
   private readonly inodesByPartition = new Map<number, Set<number>>();
   private readonly dentriesByPartition = new Map<number, Map<string, Effect & { table: 'dentry' }>>();
   private unboundKeys: string[] | undefined;
+  /** Locks of the intents written by overlay entries (proposed, not applied), by tx id key. */
+  private readonly overlayIntentLocks = new Map<string, readonly string[]>();
   /** Bound writes in index order, with the keys each wrote. */
   private readonly pending: { index: number; keys: string[] }[] = [];
 
@@ -100,6 +113,39 @@ export class LeaderView {
     if (entry === undefined) return this.store.getDentry(partitionId, parentInodeId, name);
     const effect = entry.effect as Effect & { table: 'dentry' };
     return effect.value === null ? undefined : toDentry(effect.fsId, parentInodeId, name, effect.value);
+  }
+
+  /** The intent of a tx in this group, as the view sees it. */
+  intent(txKey: string): { partitionId: number; intent: TxIntent } | undefined {
+    const entry = this.overlay.get(intentKey(txKey));
+    if (entry === undefined) return this.store.tx.intent(txKey);
+    const effect = entry.effect as Effect & { table: 'intent' };
+    return effect.value === null ? undefined : { partitionId: effect.partitionId, intent: effect.value };
+  }
+
+  /** The record of a tx in this group, as the view sees it. */
+  record(txKey: string): { partitionId: number; record: TxRecord } | undefined {
+    const entry = this.overlay.get(recordKey(txKey));
+    if (entry === undefined) return this.store.tx.record(txKey);
+    const effect = entry.effect as Effect & { table: 'record' };
+    return effect.value === null ? undefined : { partitionId: effect.partitionId, record: effect.value };
+  }
+
+  /**
+   * The tx (id key) of an intent holding one of `locks`, other than `exceptTx`; applied
+   * intents count until their deletion is applied too (conservative: a lock is released
+   * once, on apply), proposed ones from their proposal.
+   */
+  lockHolder(locks: readonly string[], exceptTx?: string): string | undefined {
+    if (this.store.tx.intentCount === 0 && this.overlayIntentLocks.size === 0) return undefined;
+    for (const lock of locks) {
+      for (const holder of this.store.tx.holdersOf(lock) ?? []) if (holder !== exceptTx) return holder;
+    }
+    for (const [holder, held] of this.overlayIntentLocks) {
+      if (holder === exceptTx) continue;
+      for (const lock of locks) if (held.includes(lock)) return holder;
+    }
+    return undefined;
   }
 
   childCount(partitionId: number, parentInodeId: number): number {
@@ -229,10 +275,14 @@ export class LeaderView {
     this.dentriesByPartition.clear();
     this.pending.length = 0;
     this.unboundKeys = undefined;
+    this.overlayIntentLocks.clear();
   }
 
   private index(key: string, effect: Effect): void {
-    if (effect.table === 'inode') {
+    if (effect.table === 'intent') {
+      if (effect.value === null) this.overlayIntentLocks.delete(txIdKey(effect.txId));
+      else this.overlayIntentLocks.set(txIdKey(effect.txId), locksOfPart(effect.value.part));
+    } else if (effect.table === 'inode') {
       let ids = this.inodesByPartition.get(effect.partitionId);
       if (ids === undefined) this.inodesByPartition.set(effect.partitionId, (ids = new Set()));
       ids.add(effect.inodeId);
@@ -249,7 +299,9 @@ export class LeaderView {
 
   private remove(key: string, effect: Effect): void {
     this.overlay.delete(key);
-    if (effect.table === 'inode') {
+    if (effect.table === 'intent') {
+      this.overlayIntentLocks.delete(txIdKey(effect.txId));
+    } else if (effect.table === 'inode') {
       const ids = this.inodesByPartition.get(effect.partitionId)!;
       ids.delete(effect.inodeId);
       if (ids.size === 0) this.inodesByPartition.delete(effect.partitionId);

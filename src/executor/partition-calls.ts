@@ -53,7 +53,8 @@ export function deletePartition(context: CallContext, request: R.DeletePartition
   const builder = newBuilder(context);
   const info = builder.partition(partitionId);
   if (info === undefined) return status(MetaStatusCode.PARTITION_NOT_FOUND);
-  if (context.view.inodeCount(partitionId) === 0 && context.view.dentryCount(partitionId) === 0) {
+  // An intent or record of a cross-group tx still pending counts as content (docs/transactions.md §13).
+  if (context.view.inodeCount(partitionId) === 0 && context.view.dentryCount(partitionId) === 0 && !context.store.tx.hasAny(partitionId)) {
     builder.deletePartition(partitionId);
     return write(builder, { statusCode: MetaStatusCode.OK });
   }

@@ -20,7 +20,8 @@
  */
 import { FsFileType, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
-import { checkPartition, inRange, newBuilder, status, timeOf, write } from './call-context.ts';
+import { linksLock, nameLock, sealLock } from '../metastore/tx-records.ts';
+import { blocked, checkPartition, inRange, lockedBy, newBuilder, status, timeOf, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import { touchParent } from './dentry-calls.ts';
 import type * as R from './requests.ts';
@@ -65,9 +66,23 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
     // refused; such moves need the cross-copyset protocol (docs/transactions.md).
     if (ancestry === 'unknown') return status(MetaStatusCode.TX_FAILED);
   }
+  const holder = lockedBy(context, renameLocks(request, source, moved, target, replaced), true);
+  if (holder !== undefined) return blocked(holder);
   const time = timeOf(context, request.create);
   applyRename(context, builder, request, source, moved, target, replaced, sourceIsDirectory, time);
   return write(builder, { statusCode: MetaStatusCode.OK });
+}
+
+/** The locks of a prepared cross-group tx this rename must not pass (§10); parent deltas commute. */
+function renameLocks(request: R.RenameRequest, source: Dentry, moved: Located | undefined, target: Dentry | undefined, replaced: Located | undefined): string[] {
+  const locks = [
+    nameLock(request.srcPartitionId, request.srcParentInodeId, request.srcName),
+    nameLock(request.dstPartitionId, request.dstParentInodeId, request.dstName),
+    sealLock(request.dstPartitionId, request.dstParentInodeId),
+  ];
+  if (moved !== undefined) locks.push(linksLock(moved.partitionId, source.inodeId), sealLock(moved.partitionId, source.inodeId));
+  if (target !== undefined && replaced !== undefined) locks.push(linksLock(replaced.partitionId, target.inodeId), sealLock(replaced.partitionId, target.inodeId));
+  return locks;
 }
 
 function checkTarget(context: CallContext, target: Dentry, replaced: Located | undefined, sourceIsDirectory: boolean): MetaStatusCode | undefined {

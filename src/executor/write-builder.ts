@@ -4,7 +4,9 @@
  * directory) sees its own changes. At the end the effects become the SET/DEL records
  * of one log entry.
  */
-import { dentryKey, inodeKey, partitionInfoKey } from '../metastore/keys.ts';
+import { dentryKey, inodeKey, partitionInfoKey, txKey } from '../metastore/keys.ts';
+import { encodeTx, txKeyBytes } from '../metastore/tx-records.ts';
+import type { TxId, TxIntent, TxRecord } from '../metastore/tx-records.ts';
 import type { MetaRecord } from '../metastore/record-codec.ts';
 import type { Dentry, DentryValue, Inode, PartitionInfo, PartitionStatus } from '../metastore/types.ts';
 import { encodeDentryValue, encodeInode, encodePartitionInfo } from '../metastore/value-codec.ts';
@@ -82,6 +84,22 @@ export class WriteBuilder {
     this.add({ table: 'dentry', partitionId, fsId, parentInodeId, name, value: null });
   }
 
+  putIntent(partitionId: number, intent: TxIntent): void {
+    this.add({ table: 'intent', partitionId, txId: intent.txId, value: intent });
+  }
+
+  deleteIntent(partitionId: number, txId: TxId): void {
+    this.add({ table: 'intent', partitionId, txId, value: null });
+  }
+
+  putRecord(partitionId: number, record: TxRecord): void {
+    this.add({ table: 'record', partitionId, txId: record.txId, value: record });
+  }
+
+  deleteRecord(partitionId: number, txId: TxId): void {
+    this.add({ table: 'record', partitionId, txId, value: null });
+  }
+
   effectList(): Effect[] {
     return [...this.effects.values()];
   }
@@ -111,6 +129,11 @@ function toRecord(effect: Effect): MetaRecord {
     case 'dentry': {
       const key = dentryKey(effect.partitionId, effect.fsId, effect.parentInodeId, effect.name);
       return effect.value === null ? { type: 'del', key } : { type: 'set', key, value: encodeDentryValue(effect.value) };
+    }
+    case 'intent':
+    case 'record': {
+      const key = txKey(effect.partitionId, txKeyBytes(effect.table, effect.txId));
+      return effect.value === null ? { type: 'del', key } : { type: 'set', key, value: encodeTx(effect.value) };
     }
   }
 }

@@ -18,6 +18,7 @@ import { Partition } from './partition.ts';
 import { decodeRecordBatch } from './record-codec.ts';
 import type { MetaRecord } from './record-codec.ts';
 import { SnapshotView } from './snapshot-view.ts';
+import { TxTable } from './tx-table.ts';
 import type { StatePair } from './snapshot-view.ts';
 import type { Dentry, Inode, PartitionInfo } from './types.ts';
 import { decodeDentryValue, decodeInode, decodePartitionInfo } from './value-codec.ts';
@@ -34,6 +35,8 @@ export class MetaStore {
   private partitions = new Map<number, Partition>();
   private views = new Set<SnapshotView>();
   private applied = 0;
+  /** Intents and records of cross-group operations (table 0x05), decoded, with their locks. */
+  readonly tx = new TxTable();
 
   /** The index of the last entry applied (or the snapshot loaded). */
   get appliedIndex(): number {
@@ -98,6 +101,7 @@ export class MetaStore {
         const hex = Buffer.from(record.key).toString('hex');
         if (record.type === 'set') partition.rawRecords.set(hex, { key: copy(record.key), value: copy(record.value) });
         else partition.rawRecords.delete(hex);
+        if (key.table === 'pending-tx') this.tx.apply(key.partitionId, key.txKey, record.type === 'set' ? record.value : null);
         break;
       }
     }
@@ -298,6 +302,7 @@ export class MetaStore {
     for (const view of [...this.views]) view.close();
     this.partitions = other.partitions;
     this.applied = other.applied;
+    this.tx.replaceWith(other.tx);
     other.partitions = new Map();
   }
 }

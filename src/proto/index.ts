@@ -31,3 +31,4 @@ export * from './metaserver-types.ts';
 export * from './copyset-types.ts';
 export * from './raft-wire-types.ts';
 export * from './metaraft-meta-types.ts';
+export * from './metaraft-tx-types.ts';

@@ -7,6 +7,7 @@ import type * as common from './common-types.ts';
 import type * as copyset from './copyset-types.ts';
 import type * as metaserver from './metaserver-types.ts';
 import type * as metaraftMeta from './metaraft-meta-types.ts';
+import type * as metaraftTx from './metaraft-tx-types.ts';
 import type * as raft from './raft-wire-types.ts';
 import { createMessageCodec, type MessageCodec } from './message-codec.ts';
 import { protoRoot } from './proto-root.ts';
@@ -83,6 +84,21 @@ export interface MessageTypes {
 
   'metaraft.meta.RenameRequest': metaraftMeta.MetaraftRenameRequest;
   'metaraft.meta.RenameResponse': metaraftMeta.MetaraftRenameResponse;
+
+  'metaraft.tx.TxId': metaraftTx.TxIdWire;
+  'metaraft.tx.Route': metaraftTx.TxRoute;
+  'metaraft.tx.NameRef': metaraftTx.TxNameRef;
+  'metaraft.tx.RenameRequest': metaraftTx.TxRenameRequest;
+  'metaraft.tx.LinkRequest': metaraftTx.TxLinkRequest;
+  'metaraft.tx.CreateRequest': metaraftTx.TxCreateRequest;
+  'metaraft.tx.UnlinkRequest': metaraftTx.TxUnlinkRequest;
+  'metaraft.tx.TxReply': metaraftTx.TxReply;
+  'metaraft.tx.PrepareRequest': metaraftTx.TxPrepareRequest;
+  'metaraft.tx.PrepareResponse': metaraftTx.TxPrepareResponse;
+  'metaraft.tx.ResolveRequest': metaraftTx.TxResolveRequest;
+  'metaraft.tx.ResolveResponse': metaraftTx.TxResolveResponse;
+  'metaraft.tx.StatusRequest': metaraftTx.TxStatusRequest;
+  'metaraft.tx.StatusResponse': metaraftTx.TxStatusResponse;
 }
 
 export type MessageName = keyof MessageTypes;

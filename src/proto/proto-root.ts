@@ -19,6 +19,7 @@ export const PROTO_FILES = [
   'curvefs/cli2.proto',
   'metaraft/raft.proto',
   'metaraft/meta.proto',
+  'metaraft/tx.proto',
 ] as const;
 
 /** How far up from this module the proto folder may be (src/proto → root is 2; dist adds 1). */

@@ -65,6 +65,16 @@ export const SERVICES = {
   'metaraft.meta.MetaraftService': {
     Rename: ['metaraft.meta.RenameRequest', 'metaraft.meta.RenameResponse'],
   },
+  // Operations across copysets (proto/metaraft/tx.proto): client calls, then internal ones.
+  'metaraft.tx.TxService': {
+    Rename: ['metaraft.tx.RenameRequest', 'metaraft.tx.TxReply'],
+    Link: ['metaraft.tx.LinkRequest', 'metaraft.tx.TxReply'],
+    Create: ['metaraft.tx.CreateRequest', 'metaraft.tx.TxReply'],
+    Unlink: ['metaraft.tx.UnlinkRequest', 'metaraft.tx.TxReply'],
+    Prepare: ['metaraft.tx.PrepareRequest', 'metaraft.tx.PrepareResponse'],
+    Resolve: ['metaraft.tx.ResolveRequest', 'metaraft.tx.ResolveResponse'],
+    Status: ['metaraft.tx.StatusRequest', 'metaraft.tx.StatusResponse'],
+  },
 } as const satisfies Record<string, Record<string, readonly [MessageName, MessageName]>>;
 
 export type ServiceName = keyof typeof SERVICES;

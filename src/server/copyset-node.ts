@@ -17,6 +17,7 @@
  * Read: leader? → host.read() confirms leadership (lease or ReadIndex) and waits until
  * applied ≥ the read index → the executor answers from the applied maps.
  */
+import type { CallContext, CallOutcome } from '../executor/call-context.ts';
 import type { ExecuteResult } from '../executor/executor.ts';
 import { MetaExecutor } from '../executor/executor.ts';
 import type { MetaMethod, RequestOf, ResponseOf } from '../executor/requests.ts';
@@ -29,6 +30,21 @@ import type { GroupId, Index, NodeId } from '../raft/types.ts';
 import { CopysetStateMachine, type CopysetStateMachineHooks } from './copyset-state-machine.ts';
 
 type Answer = { statusCode: MetaStatusCode; appliedIndex?: number };
+
+/**
+ * Failed answers to writes that were proposed (appended to the log) and whose outcome is
+ * the log's: the entry may still commit (timed out, leadership lost while it waited).
+ * Every other failed answer is given before anything was proposed.
+ */
+const maybeProposed = new WeakSet<object>();
+
+/** True when a failed write's entry may still commit (see maybeProposed). */
+export function mayHaveBeenProposed(response: object): boolean {
+  return maybeProposed.has(response);
+}
+
+/** How often a blocked request looks again even without an intent change. */
+const INTENT_RECHECK_MS = 100;
 
 /** A write computed against the leader view, not yet proposed. */
 export interface PreparedWrite<R extends Answer> {
@@ -43,9 +59,23 @@ export interface PreparedWrite<R extends Answer> {
 /** What a write computation yields: an answer now, or a write to propose. */
 export type WriteStep<R extends Answer> = { readonly kind: 'answer'; readonly response: R } | { readonly kind: 'write'; readonly write: PreparedWrite<R> };
 
+/**
+ * How long a request blocked by a prepared cross-group tx waits for its intent to go
+ * (docs/transactions.md §10) before it is answered OVERLOAD (the client retries).
+ */
+export const LOCK_WAIT_BUDGET_MS = 3_000;
+
+/** Where a write computed by submit() will land: the leader's term and the entry's log index. */
+export interface ProposalSlot {
+  readonly term: number;
+  readonly index: Index;
+}
+
 export interface CopysetNodeOptions {
   /** How long a write waits for a new leader to apply the entries of earlier terms. */
   readonly leaderReadyTimeoutMs: number;
+  /** A request waits for the intent of tx `holder` (the resolver may ask about it sooner). */
+  readonly onBlocked?: (node: CopysetNode, holder: string) => void;
   readonly executorClock?: () => { sec: number; nsec: number };
   readonly hooks?: CopysetStateMachineHooks;
 }
@@ -133,8 +163,36 @@ export class CopysetNode {
    * Runs a write computed by `compute` against the leader view (called only once this
    * replica is a ready leader, synchronously before the proposal).
    */
-  submit<R extends Answer>(compute: () => WriteStep<R>): Promise<R> {
+  submit<R extends Answer>(compute: (slot: ProposalSlot) => WriteStep<R>): Promise<R> {
     return this.submitWith<R>(compute, null, null);
+  }
+
+  /** Runs one executor call (tx-calls.ts) as a write: blocked waits, a write is proposed. */
+  call<R extends Answer>(handler: (context: CallContext, slot: ProposalSlot) => CallOutcome<R>): Promise<R> {
+    return this.submitWith<R>(null, null, null, handler);
+  }
+
+  /**
+   * Waits until this replica is a ready leader (every entry of earlier terms applied)
+   * and has confirmed its leadership (lease or ReadIndex): its term, or the status to answer.
+   */
+  async confirmedLeaderTerm(): Promise<{ term: number } | { statusCode: MetaStatusCode }> {
+    const ready = await this.becomeReadyLeader();
+    if (ready !== null) return { statusCode: ready };
+    try {
+      await this.host().read(this.groupId);
+    } catch (error) {
+      return { statusCode: statusOfFailure(error, 'read') };
+    }
+    const term = this.currentLeaderTerm(this.host());
+    if (term === 0 || term !== this.leaderTerm) return { statusCode: MetaStatusCode.REDIRECTED };
+    return { term };
+  }
+
+  /** The term this replica leads in now, 0 when it does not (cheap; no confirmation). */
+  get term(): number {
+    const term = this.currentLeaderTerm(this.host());
+    return term !== 0 && term === this.leaderTerm ? term : 0;
   }
 
   /**
@@ -142,30 +200,52 @@ export class CopysetNode {
    * One function for both so that an executor write builds no closures of its own (a
    * write's fixed cost matters at tens of thousands per second).
    */
-  private async submitWith<R extends Answer>(compute: (() => WriteStep<R>) | null, method: MetaMethod | null, request: unknown): Promise<R> {
+  private async submitWith<R extends Answer>(
+    compute: ((slot: ProposalSlot) => WriteStep<R>) | null,
+    method: MetaMethod | null,
+    request: unknown,
+    handler?: (context: CallContext, slot: ProposalSlot) => CallOutcome<R>,
+  ): Promise<R> {
+    for (let waitedSince = 0; ; ) {
+      const outcome = await this.submitOnce<R>(compute, method, request, handler);
+      if (outcome.kind === 'done') return outcome.response;
+      waitedSince ||= Date.now();
+      if (!(await this.waitForIntent(outcome.holder, waitedSince))) return failed<R>(MetaStatusCode.OVERLOAD, this.store.appliedIndex);
+    }
+  }
+
+  private async submitOnce<R extends Answer>(
+    compute: ((slot: ProposalSlot) => WriteStep<R>) | null,
+    method: MetaMethod | null,
+    request: unknown,
+    handler: ((context: CallContext, slot: ProposalSlot) => CallOutcome<R>) | undefined,
+  ): Promise<{ kind: 'done'; response: R } | { kind: 'blocked'; holder: string }> {
+    const done = (response: R) => ({ kind: 'done' as const, response });
     // Cheap accessors, not status(): this runs once per write.
     const host = this.host();
     let term = this.currentLeaderTerm(host);
     if (term === 0 || term !== this.leaderTerm || this.store.appliedIndex < this.leaderReadyIndex) {
       const ready = await this.becomeReadyLeader();
-      if (ready !== null) return failed<R>(ready, this.store.appliedIndex);
+      if (ready !== null) return done(failed<R>(ready, this.store.appliedIndex));
       term = this.currentLeaderTerm(host);
     }
     // From here to the proposal nothing awaits: the view and the log move together.
-    if (term === 0 || term !== this.leaderTerm) return failed<R>(MetaStatusCode.REDIRECTED, this.store.appliedIndex);
+    if (term === 0 || term !== this.leaderTerm) return done(failed<R>(MetaStatusCode.REDIRECTED, this.store.appliedIndex));
     const lastBefore = host.lastIndex(this.groupId);
     let batch: Uint8Array;
     let response: R;
     let custom: PreparedWrite<R> | null = null;
     if (compute !== null) {
-      const step = compute();
-      if (step.kind === 'answer') return step.response;
+      const step = compute({ term, index: lastBefore + 1 });
+      if (step.kind === 'answer') return done(step.response);
       custom = step.write;
       batch = custom.batch;
       response = custom.response;
     } else {
-      const result = this.executor.execute(method!, request as never) as ExecuteResult<R>;
-      if (result.kind === 'read') return result.response;
+      const slot = { term, index: lastBefore + 1 };
+      const result = (handler === undefined ? this.executor.execute(method!, request as never) : this.executor.executeCall((context) => handler(context, slot))) as ExecuteResult<R>;
+      if (result.kind === 'read') return done(result.response);
+      if (result.kind === 'blocked') return result;
       batch = result.batch;
       response = result.response;
     }
@@ -179,7 +259,7 @@ export class CopysetNode {
         () => null,
         (reason: unknown) => reason,
       );
-      return failed<R>(statusOfFailure(error, 'write'), this.store.appliedIndex);
+      return done(failed<R>(statusOfFailure(error, 'write'), this.store.appliedIndex));
     }
     if (custom !== null) custom.bind(lastIndex);
     else this.executor.onProposed(lastIndex);
@@ -187,9 +267,32 @@ export class CopysetNode {
     this.waiting.add(waiting);
     proposal.then(
       () => waiting.settle(waiting.response),
-      (error: unknown) => waiting.settle({ statusCode: statusOfFailure(error, 'write'), appliedIndex: this.store.appliedIndex }),
+      (error: unknown) => waiting.settle(proposedFailure(statusOfFailure(error, 'write'), this.store.appliedIndex)),
     );
-    return waiting.promise as Promise<R>;
+    return done((await waiting.promise) as R);
+  }
+
+  /**
+   * Waits until an intent changes (the holder's may have gone) or the budget from
+   * `since` runs out (false). The caller then runs the request again from the start.
+   */
+  private waitForIntent(holder: string, since: number): Promise<boolean> {
+    const remaining = since + LOCK_WAIT_BUDGET_MS - Date.now();
+    if (remaining <= 0) return Promise.resolve(false);
+    this.options.onBlocked?.(this, holder);
+    return new Promise((resolve) => {
+      const stop = this.store.tx.onChange(() => {
+        if (this.store.tx.intent(holder) !== undefined) return;
+        clearTimeout(timer);
+        stop();
+        resolve(true);
+      });
+      // Also re-run on a timer: a proposed (not yet applied) intent may have been dropped with leadership.
+      const timer = setTimeout(() => {
+        stop();
+        resolve(Date.now() - since < LOCK_WAIT_BUDGET_MS);
+      }, Math.min(remaining, INTENT_RECHECK_MS));
+    });
   }
 
   /** The host's term while this replica leads, 0 otherwise (or when the group is gone). */
@@ -201,16 +304,24 @@ export class CopysetNode {
     }
   }
 
-  /** Runs one read method once leadership is confirmed and the read point applied. */
+  /**
+   * Runs one read method once leadership is confirmed and the read point applied. A read
+   * that meets a prepared tx's intent waits for it to resolve and is served again at a
+   * new read point (docs/transactions.md §9): it sees the tx wholly or not at all.
+   */
   async read<M extends MetaMethod>(method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
-    try {
-      await this.host().read(this.groupId);
-    } catch (error) {
-      return failed<ResponseOf<M> & Answer>(statusOfFailure(error, 'read'), this.store.appliedIndex);
+    for (let waitedSince = 0; ; ) {
+      try {
+        await this.host().read(this.groupId);
+      } catch (error) {
+        return failed<ResponseOf<M> & Answer>(statusOfFailure(error, 'read'), this.store.appliedIndex);
+      }
+      const result = this.executor.execute(method, request);
+      invariant(result.kind !== 'write', () => `${method} is a read: it proposes nothing`);
+      if (result.kind === 'read') return result.response;
+      waitedSince ||= Date.now();
+      if (!(await this.waitForIntent(result.holder, waitedSince))) return failed<ResponseOf<M> & Answer>(MetaStatusCode.OVERLOAD, this.store.appliedIndex);
     }
-    const result = this.executor.execute(method, request);
-    invariant(result.kind === 'read', () => `${method} is a read: it proposes nothing`);
-    return result.response;
   }
 
   /**
@@ -233,7 +344,7 @@ export class CopysetNode {
   abandonWaitingWrites(statusCode: MetaStatusCode): void {
     const waiting = [...this.waiting];
     this.waiting.clear();
-    for (const write of waiting) write.respond({ statusCode, appliedIndex: this.store.appliedIndex });
+    for (const write of waiting) write.respond(proposedFailure(statusCode, this.store.appliedIndex));
   }
 
   private stepDown(): void {
@@ -274,6 +385,12 @@ export class CopysetNode {
       await Promise.race([this.machine.whenApplied(this.leaderReadyIndex), delay(Math.min(remaining, 50))]);
     }
   }
+}
+
+function proposedFailure(statusCode: MetaStatusCode, appliedIndex: number): Answer {
+  const response = { statusCode, appliedIndex };
+  maybeProposed.add(response);
+  return response;
 }
 
 function failed<R>(statusCode: MetaStatusCode, appliedIndex: number): R {

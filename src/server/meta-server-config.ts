@@ -6,6 +6,7 @@
 import { DEFAULT_ELECTION_TICKS, DEFAULT_MAX_IN_FLIGHT_REQUESTS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_SNAPSHOT_INTERVAL_MS, DEFAULT_SNAPSHOT_LOG_BYTES, DEFAULT_TICK_MS } from '../host/host-options.ts';
 import { DEFAULT_LEASE_DRIFT_TICKS } from '../raft/raft-node.ts';
 import { PeerAddressError, canonicalPeerAddress, groupIdOf } from './peer-id.ts';
+import { DEFAULT_TX_TIMINGS } from '../tx/tx-manager.ts';
 
 export type ConfigErrorCode = 'BAD_ADDRESS' | 'BAD_PEER' | 'BAD_OPTION' | 'PORT_IN_USE' | 'DATA_DIR_UNWRITABLE' | 'BAD_CONFIG_FILE';
 
@@ -62,6 +63,11 @@ export interface MetaServerConfig {
   readonly trashScanPeriodMs?: number;
   readonly trashKeepSeconds?: number;
   readonly partitionCleanPeriodMs?: number;
+  /** Cross-copyset operations (docs/transactions.md §11): give-up and query delays, retention. */
+  readonly txPrepareTimeoutMs?: number;
+  readonly txRetryBudgetMs?: number;
+  readonly txIntentQueryAfterMs?: number;
+  readonly txOutcomeRetentionMs?: number;
 }
 
 export interface ResolvedMetaServerConfig {
@@ -87,6 +93,10 @@ export interface ResolvedMetaServerConfig {
   readonly trashScanPeriodMs: number;
   readonly trashKeepSeconds: number;
   readonly partitionCleanPeriodMs: number;
+  readonly txPrepareTimeoutMs: number;
+  readonly txRetryBudgetMs: number;
+  readonly txIntentQueryAfterMs: number;
+  readonly txOutcomeRetentionMs: number;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -168,5 +178,9 @@ export function resolveMetaServerConfig(config: MetaServerConfig): ResolvedMetaS
     trashScanPeriodMs: positive(config.trashScanPeriodMs, 'trashScanPeriodMs', DEFAULT_TRASH_SCAN_PERIOD_MS),
     trashKeepSeconds: nonNegative(config.trashKeepSeconds, 'trashKeepSeconds', DEFAULT_TRASH_KEEP_SECONDS),
     partitionCleanPeriodMs: positive(config.partitionCleanPeriodMs, 'partitionCleanPeriodMs', DEFAULT_PARTITION_CLEAN_PERIOD_MS),
+    txPrepareTimeoutMs: positive(config.txPrepareTimeoutMs, 'txPrepareTimeoutMs', DEFAULT_TX_TIMINGS.prepareTimeoutMs),
+    txRetryBudgetMs: positive(config.txRetryBudgetMs, 'txRetryBudgetMs', DEFAULT_TX_TIMINGS.retryBudgetMs),
+    txIntentQueryAfterMs: positive(config.txIntentQueryAfterMs, 'txIntentQueryAfterMs', DEFAULT_TX_TIMINGS.intentQueryAfterMs),
+    txOutcomeRetentionMs: positive(config.txOutcomeRetentionMs, 'txOutcomeRetentionMs', DEFAULT_TX_TIMINGS.outcomeRetentionMs),
   };
 }

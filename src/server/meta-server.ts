@@ -22,6 +22,11 @@ import { cliServiceHandlers } from '../service/cli-service.ts';
 import { copysetServiceHandlers } from '../service/copyset-service.ts';
 import { metaServiceHandlers } from '../service/meta-service.ts';
 import { metaraftServiceHandlers } from '../service/metaraft-service.ts';
+import { txServiceHandlers } from '../service/tx-service.ts';
+import { GrpcTxRemote } from '../tx/grpc-tx-remote.ts';
+import { TxBackground } from '../tx/tx-background.ts';
+import { TxManager } from '../tx/tx-manager.ts';
+import { systemClock } from '../executor/executor.ts';
 import type { CreateCopysetOutcome, ServiceBackend } from '../service/service-backend.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { GrpcTransport } from '../transport/grpc-transport.ts';
@@ -83,6 +88,7 @@ export class MetaServer implements ServiceBackend {
   private inFlight = 0;
   private background: BackgroundWork | null = null;
   private leadershipTimer: NodeJS.Timeout | null = null;
+  private txLayer: { manager: TxManager; background: TxBackground; remote: GrpcTxRemote } | null = null;
 
   /** Validates the configuration (throws ConfigError); nothing is opened before start(). */
   constructor(config: MetaServerConfig) {
@@ -119,6 +125,16 @@ export class MetaServer implements ServiceBackend {
     return this.config.catchUpTimeoutMs;
   }
 
+  /** The transaction layer (operations across copysets), once started. */
+  get tx(): TxManager | undefined {
+    return this.txLayer?.manager;
+  }
+
+  /** The transaction layer's background scan (tests run it on demand). */
+  get txBackground(): TxBackground | undefined {
+    return this.txLayer?.background;
+  }
+
   /**
    * Checks the data folder and port (ConfigError DATA_DIR_UNWRITABLE / PORT_IN_USE), opens
    * the log store, loads every copyset on disk in parallel ('copyset-loaded' events), then
@@ -135,6 +151,7 @@ export class MetaServer implements ServiceBackend {
       this.boundPort = await probePort(c.listenHost, c.listenPort);
       this.selfId = nodeIdOfAddress(`${c.advertiseHost}:${c.advertisePort || this.boundPort}:0`);
       store = await LogStore.open(join(c.dataDir, 'log'));
+      this.txLayer = this.newTxLayer();
       transport = new GrpcTransport({ nodeId: this.selfId, listenAddress: `${c.listenHost}:${this.boundPort}` });
       this.addServices(transport);
       const host = new RaftHost({
@@ -178,6 +195,7 @@ export class MetaServer implements ServiceBackend {
       copysets: () => this.loadedCopysets(),
     });
     this.background.start();
+    this.txLayer?.background.start();
     // Leader changes are reported by events; this catches a step-down to "no leader", which is not.
     this.leadershipTimer = setInterval(() => {
       for (const node of this.loadedCopysets()) node.checkLeadership();
@@ -195,9 +213,12 @@ export class MetaServer implements ServiceBackend {
     }
     this.state = 'stopping';
     this.background?.stop();
+    this.txLayer?.background.stop();
+    this.txLayer?.manager.close();
     if (this.leadershipTimer !== null) clearInterval(this.leadershipTimer);
     for (const node of this.nodes.values()) node.abandonWaitingWrites(MetaStatusCode.REDIRECTED);
     await this.raftHost?.stop();
+    this.txLayer?.remote.close();
     this.state = 'stopped';
     this.events.emit('stopped', { address: this.peerAddress });
   }
@@ -262,6 +283,28 @@ export class MetaServer implements ServiceBackend {
 
   // ------------------------------------------------------------ internals
 
+  private newTxLayer(): { manager: TxManager; background: TxBackground; remote: GrpcTxRemote } {
+    const c = this.config;
+    const remote = new GrpcTxRemote();
+    const manager = new TxManager({
+      copyset: (poolId, copysetId) => this.copysetOf(poolId, copysetId),
+      remote,
+      clock: systemClock,
+      timings: {
+        prepareTimeoutMs: c.txPrepareTimeoutMs,
+        retryBudgetMs: c.txRetryBudgetMs,
+        intentQueryAfterMs: c.txIntentQueryAfterMs,
+        outcomeRetentionMs: c.txOutcomeRetentionMs,
+      },
+    });
+    const background = new TxBackground({
+      manager,
+      remote,
+      copysets: () => [...this.loadedCopysets()].map((node) => ({ ...copysetOfGroupId(node.groupId), node })),
+    });
+    return { manager, background, remote };
+  }
+
   private sameMembers(groupId: GroupId, members: readonly NodeId[]): boolean {
     let config;
     try {
@@ -277,7 +320,10 @@ export class MetaServer implements ServiceBackend {
   private newCopysetNode(groupId: GroupId): CopysetNode {
     const existing = this.nodes.get(groupId);
     if (existing !== undefined && !(this.raftHost?.hasGroup(groupId) ?? false)) this.nodes.delete(groupId);
-    const node = new CopysetNode(groupId, () => this.host, { leaderReadyTimeoutMs: this.config.requestTimeoutMs });
+    const node = new CopysetNode(groupId, () => this.host, {
+      leaderReadyTimeoutMs: this.config.requestTimeoutMs,
+      onBlocked: (blockedNode, holder) => this.txLayer?.background.noteBlocked(blockedNode, holder),
+    });
     this.nodes.set(groupId, node);
     return node;
   }
@@ -292,6 +338,7 @@ export class MetaServer implements ServiceBackend {
     server.addService(serverServiceDefinition('curvefs.metaserver.copyset.CopysetService'), copysetServiceHandlers(this));
     server.addService(serverServiceDefinition('curvefs.metaserver.copyset.CliService2'), cliServiceHandlers(this));
     server.addService(serverServiceDefinition('metaraft.meta.MetaraftService'), metaraftServiceHandlers(this));
+    server.addService(serverServiceDefinition('metaraft.tx.TxService'), txServiceHandlers(this));
   }
 
   private forwardHostEvents(host: RaftHost): void {

@@ -6,6 +6,7 @@
 import type { RaftHost } from '../host/raft-host.ts';
 import type { GroupId, NodeId } from '../raft/types.ts';
 import type { CopysetNode } from '../server/copyset-node.ts';
+import type { TxHandlers } from './tx-service.ts';
 
 export type CreateCopysetOutcome = 'created' | 'identical' | 'conflict';
 
@@ -25,4 +26,6 @@ export interface ServiceBackend {
   createCopyset(groupId: GroupId, members: readonly NodeId[]): Promise<CreateCopysetOutcome>;
   /** How long AddPeer/ChangePeers wait for a new learner to catch up before it is promoted. */
   readonly catchUpTimeoutMs: number;
+  /** The transaction layer (metaraft.tx.TxService); absent: TxService answers TX_FAILED. */
+  readonly tx?: TxHandlers;
 }

@@ -31,6 +31,7 @@ export class ExecutorMetaState implements MetaStateBackend {
 
   handle(method: string, request: Record<string, any>): { statusCode: number; [field: string]: unknown } {
     const result = this.executor.execute(method as MetaMethod, toExecutor(request) as never);
+    if (result.kind === 'blocked') throw new Error(`blocked by tx ${result.holder}: this fake has no intents`);
     if (result.kind === 'write') {
       this.lastIndex++;
       this.executor.onProposed(this.lastIndex);

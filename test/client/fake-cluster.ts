@@ -1,8 +1,9 @@
 /**
  * A fake copyset on real gRPC: a few "peers" (grpc-js servers on 127.0.0.1, port 0)
  * sharing one {@link FakeMetaState}, of which one is the leader. A follower answers
- * MetaServerService and MetaraftService calls REDIRECTED; every peer answers CliService2.GetLeader with the
- * current leader. Every call is recorded, and faults can be injected: OVERLOAD answers,
+ * MetaServerService, MetaraftService and TxService calls REDIRECTED; every peer answers CliService2.GetLeader with the
+ * current leader. TxService calls at the leader go to `txHandler` (a fake coordinator)
+ * and are recorded as `Tx<Method>`. Every call is recorded, and faults can be injected: OVERLOAD answers,
  * a peer that never answers, a peer shut down.
  */
 
@@ -26,6 +27,7 @@ export interface MetaStateBackend {
 
 const META = 'curvefs.metaserver.MetaServerService';
 const METARAFT = 'metaraft.meta.MetaraftService';
+const TX = 'metaraft.tx.TxService';
 const CLI = 'curvefs.metaserver.copyset.CliService2';
 const COPYSET = 'curvefs.metaserver.copyset.CopysetService';
 
@@ -52,6 +54,8 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
   readonly silent = new Set<string>();
   /** Answers GetLeader with this instead of the leader (e.g. a stale view), when set. */
   leaderAnswer: ((peer: string) => string) | undefined;
+  /** Answers TxService calls at the leader; TX_FAILED when unset. */
+  txHandler: ((method: string, request: Record<string, any>) => { statusCode: number; [field: string]: unknown }) | undefined;
 
   static async start(peerCount: number, poolId = 1, copysetId = 1, calls: RecordedCall[] = []): Promise<FakeCluster> {
     return FakeCluster.startWith(new FakeMetaState(), peerCount, poolId, copysetId, calls);
@@ -132,6 +136,7 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
     const holder: { address: string } = { address: '' };
     server.addService(serverServiceDefinition(META), this.metaHandlers(holder, META) as grpc.UntypedServiceImplementation);
     server.addService(serverServiceDefinition(METARAFT), this.metaHandlers(holder, METARAFT) as grpc.UntypedServiceImplementation);
+    server.addService(serverServiceDefinition(TX), this.metaHandlers(holder, TX) as grpc.UntypedServiceImplementation);
     server.addService(serverServiceDefinition(CLI), this.cliHandlers(holder) as grpc.UntypedServiceImplementation);
     server.addService(serverServiceDefinition(COPYSET), this.copysetHandlers(holder) as grpc.UntypedServiceImplementation);
     const port = await new Promise<number>((resolve, reject) =>
@@ -141,13 +146,13 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
     this.peers.push({ address: holder.address, server, alive: true });
   }
 
-  private metaHandlers(holder: { address: string }, service: typeof META | typeof METARAFT): Record<string, grpc.handleUnaryCall<any, any>> {
+  private metaHandlers(holder: { address: string }, service: typeof META | typeof METARAFT | typeof TX): Record<string, grpc.handleUnaryCall<any, any>> {
     const handlers: Record<string, grpc.handleUnaryCall<any, any>> = {};
     for (const method of Object.keys(SERVICES[service])) {
       handlers[method] = (call: grpc.ServerUnaryCall<ServerRequest<typeof META, any>, unknown>, callback: grpc.sendUnaryData<any>) => {
         const decoded = call.request;
         const request = decoded.ok ? (decoded.value as Record<string, any>) : {};
-        this.calls.push({ peer: holder.address, method, request });
+        this.calls.push({ peer: holder.address, method: service === TX ? `Tx${method}` : method, request });
         if (this.silent.has(holder.address)) return; // never answers: the client's deadline fires
         if (!decoded.ok) return callback(null, emptyAnswer(method, MetaStatusCode.PARAM_ERROR));
         if (this.overloadNext > 0) {
@@ -155,6 +160,7 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
           return callback(null, emptyAnswer(method, MetaStatusCode.OVERLOAD));
         }
         if (holder.address !== this.leader) return callback(null, emptyAnswer(method, MetaStatusCode.REDIRECTED));
+        if (service === TX) return callback(null, this.txHandler?.(method, request) ?? { statusCode: MetaStatusCode.TX_FAILED });
         callback(null, this.state.handle(method, request));
       };
     }
@@ -201,9 +207,9 @@ export interface CopysetStatusAnswer {
   readonly leader: string;
 }
 
-/** The partition a recorded call is routed by (Rename: its source's). */
+/** The partition a recorded call is routed by (Rename: its source's; TxService: its home name's). */
 export function routedPartition(request: Record<string, any>): number | undefined {
-  return request.partitionId ?? request.partition?.partitionId ?? request.srcPartitionId;
+  return request.partitionId ?? request.partition?.partitionId ?? request.srcPartitionId ?? request.src?.partitionId ?? request.dst?.partitionId ?? request.name?.partitionId;
 }
 
 /** A response with no payload: repeated fields empty, as the executor answers failures. */

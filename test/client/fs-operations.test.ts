@@ -4,7 +4,9 @@
  * arrival order) and the resulting state.
  *
  * Layout: fs 1; copyset 1 holds partition 10 = inodes [0, 9] (root, recycle and only
- * seven more ids: it fills up); copyset 2 holds partition 20 = [10, 999].
+ * seven more ids: it fills up); copyset 2 holds partition 20 = [10, 999]. The file
+ * system spans two copysets, so an operation whose keys leave the home copyset is one
+ * TxService call (recorded as Tx<Method>), answered by a fake coordinator.
  */
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +22,7 @@ import {
 import { DentryFlag, FsFileType, type Time } from '../../src/proto/index.ts';
 import { Random } from '../../src/testing/random.ts';
 import { FakeCluster, routedPartition, type RecordedCall } from './fake-cluster.ts';
+import { FakeTxCoordinator } from './fake-tx-coordinator.ts';
 
 const FS = 1;
 const ROOT = 1;
@@ -39,6 +42,8 @@ let p10: ReturnType<FakeCluster['partition']>;
 beforeAll(async () => {
   one = await FakeCluster.start(2, 1, 1, calls);
   two = await FakeCluster.start(2, 1, 2, calls);
+  const coordinator = new FakeTxCoordinator([one, two]);
+  one.txHandler = two.txHandler = (method, request) => coordinator.handle(method, request);
   const random = new Random(11);
   client = new MetaServerClient({
     partitions: [...one.routes([(p10 = one.partition(FS, 10, 0, 9))]), ...two.routes([two.partition(FS, 20, 10, 999)])],
@@ -119,16 +124,21 @@ describe('file-system operations: RPC sequences and effects', () => {
     expect(sequence()).toEqual(['GetDentry/10']);
   });
 
-  it('a full partition: PARTITION_ALLOC_ID_FAIL moves the create to the next partition, which later creates go to directly', async () => {
+  it('a full partition: PARTITION_ALLOC_ID_FAIL moves the create to the next partition (another copyset: one TxService.Create), which later creates go to directly', async () => {
     // Partition 10 holds ids up to 9; 3..5 are used, so four more fit.
     for (const name of ['f6', 'f7', 'f8', 'f9']) await fs.create(ROOT, name, ATTRS);
     calls.length = 0;
     const spilled = await fs.create(ROOT, 'f10', ATTRS);
-    expect(sequence()).toEqual(['CreateInode/10', 'CreateInode/20', 'CreateDentry/10']);
+    expect(sequence()).toEqual(['CreateInode/10', 'TxCreate/10']);
     expect(spilled.inodeId).toBe(10);
+    expect(requestsOf('TxCreate')[0]).toMatchObject({
+      poolId: 1, copysetId: 1, fsId: FS, inodePartitionId: 20, dst: { partitionId: 10, parentInodeId: ROOT, name: 'f10' },
+      type: FsFileType.TYPE_FILE, mode: 0o100755, uid: 1000, gid: 100, time: T,
+    });
+    expect(requestsOf('TxCreate')[0]!.routes.map((route: { partitionId: number }) => route.partitionId)).toEqual([10, 20]);
     calls.length = 0;
     const next = await fs.create(ROOT, 'f11', ATTRS);
-    expect(sequence()).toEqual(['CreateInode/20', 'CreateDentry/10']);
+    expect(sequence()).toEqual(['TxCreate/10']);
     expect(next.inodeId).toBe(11);
     calls.length = 0;
     // The inode lives in copyset 2, its entry with the parent in copyset 1.
@@ -176,10 +186,10 @@ describe('file-system operations: RPC sequences and effects', () => {
     expect(inodeOf(11)).toMatchObject({ mode: 0o100600, length: 4096 });
   });
 
-  it('link: GetInode, UpdateInode (nlink + 1, parent appended), CreateDentry; a directory is refused', async () => {
+  it('link: GetInode, then (the inode in another copyset than the new parent) one TxService.Link; a directory is refused', async () => {
     const linked = await fs.link(11, 3, 'hard');
-    expect(sequence()).toEqual(['GetInode/20', 'UpdateInode/20', 'CreateDentry/10']);
-    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
+    expect(sequence()).toEqual(['GetInode/20', 'TxLink/10']);
+    expect(requestsOf('TxLink')[0]).toMatchObject({ poolId: 1, copysetId: 1, inodeId: 11, dst: { partitionId: 10, parentInodeId: 3, name: 'hard' }, time: T });
     expect(linked.nlink).toBe(2);
     expect(inodeOf(11)).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
     calls.length = 0;
@@ -187,18 +197,18 @@ describe('file-system operations: RPC sequences and effects', () => {
     expect(sequence()).toEqual(['GetInode/10']);
   });
 
-  it('link onto a taken name: CreateDentry fails with DENTRY_EXIST and UpdateInode puts nlink back', async () => {
+  it('link onto a taken name: TxService.Link answers DENTRY_EXIST; nothing changed', async () => {
     const failure = await fs.link(11, ROOT, 'f6').catch((error: unknown) => error);
-    expect((failure as MetaClientError).code).toBe('DENTRY_EXIST');
-    expect(sequence()).toEqual(['GetInode/20', 'UpdateInode/20', 'CreateDentry/10', 'UpdateInode/20']);
+    expect(failure).toMatchObject({ code: 'DENTRY_EXIST', method: 'Link' });
+    expect(sequence()).toEqual(['GetInode/20', 'TxLink/10']);
     expect(inodeOf(11)).toMatchObject({ nlink: 2, parent: [ROOT, 3] });
   });
 
-  it('unlink: GetDentry, DeleteDentry (typed), GetInode, UpdateInode nlink − 1 on the child', async () => {
+  it('unlink: GetDentry, then (the inode in another copyset) one TxService.Unlink; the child loses a link', async () => {
     await fs.unlink(3, 'hard');
-    expect(sequence()).toEqual(['GetDentry/10', 'DeleteDentry/10', 'GetInode/20', 'UpdateInode/20']);
-    expect(requestsOf('DeleteDentry')[0]).toMatchObject({ parentInodeId: 3, name: 'hard', type: FsFileType.TYPE_FILE });
-    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 1, parent: [ROOT] });
+    expect(sequence()).toEqual(['GetDentry/10', 'TxUnlink/10']);
+    expect(requestsOf('TxUnlink')[0]).toMatchObject({ name: { partitionId: 10, parentInodeId: 3, name: 'hard' }, directory: false, time: T });
+    expect(inodeOf(11)).toMatchObject({ nlink: 1, parent: [ROOT] });
     calls.length = 0;
     await fs.unlink(ROOT, 'f11');
     expect(inodeOf(11).nlink).toBe(0); // the server's trash takes it from here
@@ -215,15 +225,14 @@ describe('file-system operations: RPC sequences and effects', () => {
     await expect(fs.rmdir(ROOT, 'f6')).rejects.toMatchObject({ code: 'NOT_DIRECTORY' });
   });
 
-  it('rmdir of an empty directory: GetDentry, ListDentry, DeleteDentry (type dir), GetInode, UpdateInode nlink 0', async () => {
+  it('rmdir of an empty directory held by another copyset: GetDentry, then one TxService.Unlink (directory; no ListDentry: the server checks)', async () => {
     const empty = await fs.mkdir(ROOT, 'empty', ATTRS);
+    expect(empty.inodeId).toBeGreaterThanOrEqual(10); // partition 10 is full
     const parentLinks = inodeOf(ROOT).nlink;
     calls.length = 0;
     await fs.rmdir(ROOT, 'empty');
-    const where = empty.inodeId < 10 ? 10 : 20;
-    expect(sequence()).toEqual(['GetDentry/10', 'ListDentry/' + where, 'DeleteDentry/10', `GetInode/${where}`, `UpdateInode/${where}`]);
-    expect(requestsOf('DeleteDentry')[0]).toMatchObject({ type: FsFileType.TYPE_DIRECTORY });
-    expect(requestsOf('UpdateInode')[0]).toMatchObject({ nlink: 0 });
+    expect(sequence()).toEqual(['GetDentry/10', 'TxUnlink/10']);
+    expect(requestsOf('TxUnlink')[0]).toMatchObject({ name: { partitionId: 10, parentInodeId: ROOT, name: 'empty' }, directory: true });
     expect(inodeOf(ROOT).nlink).toBe(parentLinks - 1);
     expect(inodeOf(empty.inodeId).nlink).toBe(0);
   });
@@ -293,15 +302,19 @@ describe('rename, renameProtocol \'curvefs\' (CurveFS\'s PrepareRenameTx sequenc
     expect(sequence()).toEqual([]);
   });
 
-  it('an atomicRename call given replaces MetaServerClient.rename as the sender of the one call', async () => {
+  it('an atomicRename call given replaces MetaServerClient.rename as the sender of the one call (file system in one copyset)', async () => {
     const sent: AtomicRenameRequest[] = [];
-    const seamed = new FsClient({ client, fsId: FS, now: () => T, atomicRename: async (request) => void sent.push(request) });
-    await seamed.rename(ROOT, 'f6', 3, 'f6-moved');
-    // The file system spans two copysets: the names are read first (see the 'metaraft' tests).
-    expect(sequence()).toEqual(['GetDentry/10', 'GetDentry/10']);
-    expect(sent).toEqual([
-      { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: 10, srcParentInodeId: ROOT, srcName: 'f6', dstPartitionId: 10, dstParentInodeId: 3, dstName: 'f6-moved', create: T },
-    ]);
+    const single = new MetaServerClient({ partitions: one.routes([p10]), transport: new GrpcPeerTransport() });
+    try {
+      const seamed = new FsClient({ client: single, fsId: FS, now: () => T, atomicRename: async (request) => void sent.push(request) });
+      await seamed.rename(ROOT, 'f6', 3, 'f6-moved');
+      expect(sequence()).toEqual([]);
+      expect(sent).toEqual([
+        { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: 10, srcParentInodeId: ROOT, srcName: 'f6', dstPartitionId: 10, dstParentInodeId: 3, dstName: 'f6-moved', create: T },
+      ]);
+    } finally {
+      single.close();
+    }
   });
 });
 
@@ -330,37 +343,37 @@ describe('rename, renameProtocol \'metaraft\' (the default): one MetaraftService
     }
   });
 
-  it('a file system over several copysets: the names are read, then Rename; inodes held by another copyset are updated after it', async () => {
+  it('a file system over several copysets: one TxService.Rename to the source parent\'s copyset, with every route', async () => {
     const moved = await fs.create(ROOT, 'm1', ATTRS); // partition 10 is full: inode in 20 (copyset 2)
     const old = await fs.create(3, 'm2', ATTRS);
     expect([moved.inodeId, old.inodeId].every((id) => id >= 10)).toBe(true);
     calls.length = 0;
     await fs.rename(ROOT, 'm1', 3, 'm2');
-    expect(sequence()).toEqual([
-      'GetDentry/10',
-      'GetDentry/10',
-      'Rename/10',
-      'GetInode/20', // the moved inode's parent list: ROOT → 3
-      'UpdateInode/20',
-      'GetInode/20', // the replaced inode loses its link
-      'UpdateInode/20',
+    expect(sequence()).toEqual(['TxRename/10']);
+    const [rename] = requestsOf('TxRename');
+    expect(rename).toMatchObject({ poolId: 1, copysetId: 1, fsId: FS, src: { partitionId: 10, parentInodeId: ROOT, name: 'm1' }, dst: { partitionId: 10, parentInodeId: 3, name: 'm2' }, time: T });
+    expect(rename!.routes).toEqual([
+      { poolId: 1, copysetId: 1, partitionId: 10, start: 0, end: 9, peers: one.addresses },
+      { poolId: 1, copysetId: 2, partitionId: 20, start: 10, end: 999, peers: two.addresses },
     ]);
-    expect(requestsOf('Rename')[0]).toMatchObject({ srcPartitionId: 10, dstPartitionId: 10, srcName: 'm1', dstName: 'm2' });
+    expect(Number.isSafeInteger(rename!.txId.clientId)).toBe(true);
+    expect(rename!.ackedBelow).toBe(rename!.txId.seq);
     expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).not.toContain('m1');
     expect(one.state.entriesOf(FS, 3).find((d) => d.name === 'm2')?.inodeId).toBe(moved.inodeId);
     expect(inodeOf(moved.inodeId).parent).toEqual([3]);
     expect(inodeOf(old.inodeId).nlink).toBe(0);
   });
 
-  it('parents in different copysets: CROSS_COPYSET, no RPC', async () => {
+  it('parents in different copysets: one TxService.Rename to the source parent\'s copyset', async () => {
     const far = await fs.mkdir(ROOT, 'far2', ATTRS);
     expect(far.inodeId).toBeGreaterThanOrEqual(10); // in partition 20, copyset 2
-    await fs.create(ROOT, 'm3', ATTRS);
+    const file = await fs.create(ROOT, 'm3', ATTRS);
     calls.length = 0;
-    const failure = await fs.rename(ROOT, 'm3', far.inodeId, 'm3').catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(FsError);
-    expect((failure as FsError).code).toBe('CROSS_COPYSET');
-    expect(sequence()).toEqual([]);
+    await fs.rename(ROOT, 'm3', far.inodeId, 'm3');
+    expect(sequence()).toEqual(['TxRename/10']);
+    expect(requestsOf('TxRename')[0]).toMatchObject({ poolId: 1, copysetId: 1, src: { partitionId: 10, name: 'm3' }, dst: { partitionId: 20, parentInodeId: far.inodeId, name: 'm3' } });
+    expect(two.state.entriesOf(FS, far.inodeId).map((d) => [d.name, d.inodeId])).toEqual([['m3', file.inodeId]]);
+    expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).not.toContain('m3');
   });
 
   it('options: an unknown protocol, or atomicRename with the CurveFS protocol, are refused', () => {

@@ -410,6 +410,8 @@ describe('robustness', () => {
         const request = routedJunk && typeof junk === 'object' && junk !== null ? { ...routed(P), fsId: FS, ...junk } : junk;
         const before = c.store.stateHash();
         const result = c.executor.execute(method, request as never);
+        // No intents exist here: nothing can be blocked.
+        if (result.kind === 'blocked') throw new Error(`${method} blocked without any intent`);
         expect(typeof result.response.statusCode).toBe('number');
         if (result.kind === 'write') {
           c.log.push(result.batch);

@@ -27,6 +27,7 @@ export class TestCopyset {
   call<M extends MetaMethod>(method: M, request: RequestOf<M>): ResponseOf<M> {
     const result = this.executor.execute(method, request);
     if (result.kind === 'read') return result.response;
+    if (result.kind === 'blocked') throw new Error(`${method} blocked by tx ${result.holder}`);
     this.log.push(result.batch);
     this.executor.onProposed(this.log.length);
     if (!this.held) this.applyAll();

@@ -245,3 +245,49 @@ export const META_MESSAGES = {
 export const META_SERVICES = {
   'metaraft.meta.MetaraftService': ['Rename'],
 } as const;
+
+/**
+ * metaraft's operations across copysets (proto/metaraft/tx.proto, proto2;
+ * docs/transactions.md section 15), in the same notation.
+ */
+export const TX_MESSAGES = {
+  'metaraft.tx.TxId': '1 clientId:u64!, 2 seq:u64!',
+  'metaraft.tx.Route': '1 poolId:u32!, 2 copysetId:u32!, 3 partitionId:u32!, 4 start:u64!, 5 end:u64!, 6 peers:string*',
+  'metaraft.tx.NameRef': '1 partitionId:u32!, 2 parentInodeId:u64!, 3 name:string!',
+  'metaraft.tx.RenameRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 fsId:u32!, 4 txId:TxId!, 5 src:NameRef!, 6 dst:NameRef!, 7 routes:Route*, 8 time:metaserver.Time?, 9 ackedBelow:u64?',
+  'metaraft.tx.LinkRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 fsId:u32!, 4 txId:TxId!, 5 inodeId:u64!, 6 dst:NameRef!, 7 routes:Route*, 8 time:metaserver.Time?, 9 ackedBelow:u64?',
+  'metaraft.tx.CreateRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 fsId:u32!, 4 txId:TxId!, 5 dst:NameRef!, 6 inodePartitionId:u32!, 7 type:metaserver.FsFileType!, 8 mode:u32!, 9 uid:u32!, 10 gid:u32!, 11 rdev:u64?, 12 symlink:string?, 13 routes:Route*, 14 time:metaserver.Time?, 15 ackedBelow:u64?, 16 length:u64?',
+  'metaraft.tx.UnlinkRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 fsId:u32!, 4 txId:TxId!, 5 name:NameRef!, 6 directory:bool!, 7 routes:Route*, 8 time:metaserver.Time?, 9 ackedBelow:u64?',
+  'metaraft.tx.TxReply': '1 statusCode:metaserver.MetaStatusCode!, 2 inode:metaserver.Inode?, 3 appliedIndex:u64?',
+  'metaraft.tx.PrepareRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 txId:TxId!, 4 attemptTerm:u64!, 5 attemptN:u64!, 6 coordinator:Route!, 7 fsId:u32!, 8 part:bytes!',
+  'metaraft.tx.PrepareResponse':
+    '1 statusCode:metaserver.MetaStatusCode!, 2 stamp:u64?, 3 appliedIndex:u64?, 4 inode:metaserver.Inode?',
+  'metaraft.tx.ResolveRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 txId:TxId!, 4 commit:bool!, 5 stamp:u64?, 6 attemptTerm:u64?, 7 attemptN:u64?',
+  'metaraft.tx.ResolveResponse': '1 statusCode:metaserver.MetaStatusCode!, 2 appliedIndex:u64?',
+  'metaraft.tx.StatusRequest':
+    '1 poolId:u32!, 2 copysetId:u32!, 3 partitionId:u32!, 4 txId:TxId!, 5 stamp:u64!, 6 attemptTerm:u64!, 7 attemptN:u64!, 8 askerPoolId:u32!, 9 askerCopysetId:u32!',
+  'metaraft.tx.StatusResponse': '1 statusCode:metaserver.MetaStatusCode!, 2 state:TxState?',
+} as const;
+
+export const TX_ENUMS = {
+  'metaraft.tx.TxState': 'COMMITTED=1, ABORTED=2, IN_PROGRESS=3',
+} as const;
+
+/** metaraft.tx.TxService: method → [request, response] names in package metaraft.tx. */
+export const TX_SERVICES = {
+  'metaraft.tx.TxService': {
+    Rename: ['RenameRequest', 'TxReply'],
+    Link: ['LinkRequest', 'TxReply'],
+    Create: ['CreateRequest', 'TxReply'],
+    Unlink: ['UnlinkRequest', 'TxReply'],
+    Prepare: ['PrepareRequest', 'PrepareResponse'],
+    Resolve: ['ResolveRequest', 'ResolveResponse'],
+    Status: ['StatusRequest', 'StatusResponse'],
+  },
+} as const;

@@ -9,6 +9,7 @@ import {
   MetaStatusCode,
   PartitionStatus,
   PROTO_FILES,
+  TxState,
   SERVICES,
   WireFormatError,
   clientServiceDefinition,
@@ -23,6 +24,9 @@ import {
   META_MESSAGES,
   META_SERVICES,
   RAFT_MESSAGES,
+  TX_ENUMS,
+  TX_MESSAGES,
+  TX_SERVICES,
   WIRE_ENUMS,
   WIRE_MESSAGES,
   WIRE_METHOD_TYPES,
@@ -54,7 +58,12 @@ type MetaNamesMatch = {
   [N in MetaMessageName]: Equal<keyof MessageTypes[N], SpecFieldNames<(typeof META_MESSAGES)[N]>>;
 };
 const metaInterfacesMatchSpec: AllTrue<MetaNamesMatch[MetaMessageName]> = true;
-const registryHasEveryMessage: Equal<MessageName, WireMessageName | RaftMessageName | MetaMessageName> = true;
+type TxMessageName = keyof typeof TX_MESSAGES;
+type TxNamesMatch = {
+  [N in TxMessageName]: Equal<keyof MessageTypes[N], SpecFieldNames<(typeof TX_MESSAGES)[N]>>;
+};
+const txInterfacesMatchSpec: AllTrue<TxNamesMatch[TxMessageName]> = true;
+const registryHasEveryMessage: Equal<MessageName, WireMessageName | RaftMessageName | MetaMessageName | TxMessageName> = true;
 // Every curvefs message of the registry is in wire.md, and the other way round.
 type CurvefsRegistryName = Extract<MessageName, `curvefs.${string}`>;
 const registryMatchesWireMd: Equal<CurvefsRegistryName, WireMessageName> = true;
@@ -117,6 +126,7 @@ describe('the .proto files match wire.md', () => {
     expect(registryMatchesWireMd).toBe(true);
     expect(raftInterfacesMatchSpec).toBe(true);
     expect(metaInterfacesMatchSpec).toBe(true);
+    expect(txInterfacesMatchSpec).toBe(true);
     expect(registryHasEveryMessage).toBe(true);
   });
 
@@ -693,3 +703,134 @@ describe('refusals', () => {
     expect(wireError(() => codec.decode(Uint8Array.of(0x0f, 0xff))).code).toBe('MALFORMED');
   });
 });
+
+// ---------------------------------------------------------------- metaraft.tx (proto/metaraft/tx.proto)
+
+const TX_INODE = {
+  inodeId: 12, fsId: 3, length: 0, ctime: 1, ctime_ns: 2, mtime: 3, mtime_ns: 4, atime: 5, atime_ns: 6,
+  uid: 7, gid: 8, mode: 0o100644, nlink: 1, type: FsFileType.TYPE_FILE, xattr: new Map([['user.k', new Uint8Array([1, 2])]]), parent: [1],
+};
+const TX_ID = { clientId: Number.MAX_SAFE_INTEGER, seq: 2 ** 40 };
+const TX_ROUTE = { poolId: 1, copysetId: 2, partitionId: 3, start: 0, end: Number.MAX_SAFE_INTEGER, peers: ['127.0.0.1:6701:0', '127.0.0.1:6702:0'] };
+const TX_NAME = { partitionId: 3, parentInodeId: 1, name: 'ä/name' };
+const TX_TIME = { sec: 1_700_000_000, nsec: -1 };
+
+/** One value of every metaraft.tx message with every field set. */
+const TX_SAMPLES: { [N in TxMessageName]: MessageTypes[N] } = {
+  'metaraft.tx.TxId': TX_ID,
+  'metaraft.tx.Route': TX_ROUTE,
+  'metaraft.tx.NameRef': TX_NAME,
+  'metaraft.tx.RenameRequest': { poolId: 1, copysetId: 2, fsId: 3, txId: TX_ID, src: TX_NAME, dst: { ...TX_NAME, name: 'b' }, routes: [TX_ROUTE, { ...TX_ROUTE, partitionId: 4, peers: [] }], time: TX_TIME, ackedBelow: 7 },
+  'metaraft.tx.LinkRequest': { poolId: 1, copysetId: 2, fsId: 3, txId: TX_ID, inodeId: 99, dst: TX_NAME, routes: [TX_ROUTE], time: TX_TIME, ackedBelow: 0 },
+  'metaraft.tx.CreateRequest': {
+    poolId: 1, copysetId: 2, fsId: 3, txId: TX_ID, dst: TX_NAME, inodePartitionId: 4, type: FsFileType.TYPE_SYM_LINK, mode: 0o777, uid: 5, gid: 6,
+    rdev: 7, symlink: 'target', routes: [TX_ROUTE], time: TX_TIME, ackedBelow: 8, length: 6,
+  },
+  'metaraft.tx.UnlinkRequest': { poolId: 1, copysetId: 2, fsId: 3, txId: TX_ID, name: TX_NAME, directory: true, routes: [TX_ROUTE], time: TX_TIME, ackedBelow: 9 },
+  'metaraft.tx.TxReply': { statusCode: MetaStatusCode.OK, inode: TX_INODE, appliedIndex: 10 },
+  'metaraft.tx.PrepareRequest': { poolId: 1, copysetId: 2, txId: TX_ID, attemptTerm: 3, attemptN: 4, coordinator: TX_ROUTE, fsId: 5, part: new Uint8Array([0, 255, 7]) },
+  'metaraft.tx.PrepareResponse': { statusCode: MetaStatusCode.TX_KEY_LOCKED, stamp: 11, appliedIndex: 12, inode: TX_INODE },
+  'metaraft.tx.ResolveRequest': { poolId: 1, copysetId: 2, txId: TX_ID, commit: false, stamp: 3, attemptTerm: 4, attemptN: 5 },
+  'metaraft.tx.ResolveResponse': { statusCode: MetaStatusCode.OK, appliedIndex: 6 },
+  'metaraft.tx.StatusRequest': { poolId: 1, copysetId: 2, partitionId: 3, txId: TX_ID, stamp: 4, attemptTerm: 5, attemptN: 6, askerPoolId: 7, askerCopysetId: 8 },
+  'metaraft.tx.StatusResponse': { statusCode: MetaStatusCode.OK, state: TxState.IN_PROGRESS },
+};
+
+const txMessageNames = Object.keys(TX_MESSAGES) as TxMessageName[];
+
+describe('metaraft.tx: the .proto file, the TypeScript shapes and the codecs', () => {
+  it.each(txMessageNames)('%s: field numbers, names, types, labels', (name) => {
+    const type = protoRoot().lookupType(name);
+    const reflected = [...type.fieldsArray].sort((a, b) => a.id - b.id).map(describeReflectedField);
+    const spec = parseFields(TX_MESSAGES[name]).map((field) => describeSpecField(name, field));
+    expect(reflected).toEqual(spec);
+  });
+
+  it('every metaraft.tx message and enum is in the spec (nothing extra); TxState equals the .proto enum', () => {
+    const found = (protoRoot().lookup('metaraft.tx') as protobuf.Namespace).nestedArray
+      .filter((nested) => nested instanceof protobuf.Type || nested instanceof protobuf.Enum)
+      .map((nested) => nested.fullName.slice(1));
+    expect(found.sort()).toEqual([...txMessageNames, ...Object.keys(TX_ENUMS)].sort());
+    expect(protoRoot().lookupEnum('metaraft.tx.TxState').values).toEqual(parseEnum(TX_ENUMS['metaraft.tx.TxState']));
+    expect({ ...TxState }).toEqual(protoRoot().lookupEnum('metaraft.tx.TxState').values);
+  });
+
+  it('service metaraft.tx.TxService: methods, message types and paths', () => {
+    const serviceName = 'metaraft.tx.TxService';
+    const table = TX_SERVICES[serviceName];
+    const methods = protoRoot().lookupService(serviceName).methodsArray.map((method) => [
+      method.name,
+      method.resolvedRequestType!.fullName,
+      method.resolvedResponseType!.fullName,
+      method.requestStream === true,
+      method.responseStream === true,
+    ]);
+    const expected = Object.entries(table).map(([method, [request, response]]) => [method, `.metaraft.tx.${request}`, `.metaraft.tx.${response}`, false, false]);
+    expect(methods).toEqual(expected);
+    expect(Object.keys(SERVICES[serviceName])).toEqual(Object.keys(table));
+    const paths = Object.keys(table).map((method) => `/${serviceName}/${method}`);
+    const client = clientServiceDefinition(serviceName) as Record<string, { path: string }>;
+    const server = serverServiceDefinition(serviceName) as Record<string, { path: string }>;
+    expect(Object.values(client).map((method) => method.path)).toEqual(paths);
+    expect(Object.values(server).map((method) => method.path)).toEqual(paths);
+  });
+
+  it.each(txMessageNames)('%s: round-trips with every field set, and with the optional fields left out', (name) => {
+    const codec = messageCodec(name);
+    const full = TX_SAMPLES[name];
+    expect(codec.decode(codec.encode(full as never))).toEqual(full);
+    const requiredOnly = Object.fromEntries(
+      parseFields(TX_MESSAGES[name])
+        .filter((field) => field.label === 'required')
+        .map((field) => [field.name, (full as unknown as Record<string, unknown>)[field.name]]),
+    );
+    const repeated = parseFields(TX_MESSAGES[name]).filter((field) => field.label === 'repeated').map((field) => [field.name, []]);
+    expect(codec.decode(codec.encode(requiredOnly as never))).toEqual({ ...requiredOnly, ...Object.fromEntries(repeated) });
+  });
+
+  it.each(txMessageNames.filter((name) => TX_MESSAGES[name].includes('!')))('%s: a missing required field is refused, decoding and encoding', (name) => {
+    const codec = messageCodec(name);
+    const first = parseFields(TX_MESSAGES[name]).find((field) => field.label === 'required')!;
+    const { [first.name]: _dropped, ...rest } = TX_SAMPLES[name] as unknown as Record<string, unknown>;
+    expect(() => codec.encode(rest as never)).toThrow(expect.objectContaining({ code: 'MISSING_REQUIRED_FIELD' }));
+    // The bytes a peer that forgot the field would send: the full message minus that field.
+    const bytes = withoutField(codec.encode(TX_SAMPLES[name] as never), first.id);
+    const refusal = (() => {
+      try {
+        codec.decode(bytes);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toBeInstanceOf(WireFormatError);
+    expect(refusal).toMatchObject({ code: 'MISSING_REQUIRED_FIELD', fieldPath: first.name });
+  });
+
+  it('the bytes `part` survive exactly (a copy, not a view of the receive buffer)', () => {
+    const codec = messageCodec('metaraft.tx.PrepareRequest');
+    const part = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+    const bytes = codec.encode({ ...TX_SAMPLES['metaraft.tx.PrepareRequest'], part });
+    const decoded = codec.decode(bytes);
+    expect(decoded.part).toEqual(part);
+    expect(decoded.part.buffer).not.toBe(bytes.buffer);
+  });
+
+  it('an unknown TxState is refused', () => {
+    const bytes = protoRoot().lookupType('metaraft.tx.StatusResponse').encode({ statusCode: 0, state: 9 }).finish();
+    expect(() => messageCodec('metaraft.tx.StatusResponse').decode(bytes)).toThrow(WireFormatError);
+  });
+});
+
+/** The top-level fields of an encoded message except those numbered `fieldNumber`. */
+function withoutField(bytes: Uint8Array, fieldNumber: number): Uint8Array {
+  const reader = protobuf.Reader.create(bytes);
+  const kept: Uint8Array[] = [];
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const key = reader.uint32();
+    reader.skipType(key & 7);
+    if (key >>> 3 !== fieldNumber) kept.push(bytes.subarray(start, reader.pos));
+  }
+  return Buffer.concat(kept);
+}

@@ -32,7 +32,7 @@ function newMachine() {
   const entry = (data: Uint8Array, type: Entry['type'] = 'normal'): Entry => ({ term: 1, index: ++index, type, data });
   const run = <M extends MetaMethod>(method: M, request: RequestOf<M>): Entry => {
     const result = executor.execute(method, request);
-    if (result.kind !== 'write') throw new Error(`${method} answered ${JSON.stringify(result.response)}`);
+    if (result.kind !== 'write') throw new Error(`${method} answered ${JSON.stringify(result.kind === 'read' ? result.response : result.holder)}`);
     const next = entry(result.batch);
     executor.onProposed(next.index);
     return next;
