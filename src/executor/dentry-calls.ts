@@ -37,7 +37,7 @@ export function createDentry(context: CallContext, request: R.CreateDentryReques
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(partitionId), dentry.fsId, dentry.parentInodeId);
   if (failed !== undefined) return status(failed);
-  const holder = lockedBy(context, [nameLock(partitionId, dentry.parentInodeId, dentry.name), sealLock(partitionId, dentry.parentInodeId)], true);
+  const holder = lockedBy(context, true, () => [nameLock(partitionId, dentry.parentInodeId, dentry.name), sealLock(partitionId, dentry.parentInodeId)]);
   if (holder !== undefined) return blocked(holder);
   const existing = builder.dentry(partitionId, dentry.parentInodeId, dentry.name);
   if (existing !== undefined) return status(existing.inodeId === dentry.inodeId ? MetaStatusCode.OK : MetaStatusCode.DENTRY_EXIST);
@@ -71,7 +71,7 @@ export function deleteDentry(context: CallContext, request: R.DeleteDentryReques
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(partitionId), request.fsId, request.parentInodeId);
   if (failed !== undefined) return status(failed);
-  const holder = lockedBy(context, [nameLock(partitionId, request.parentInodeId, request.name)], true);
+  const holder = lockedBy(context, true, () => [nameLock(partitionId, request.parentInodeId, request.name)]);
   if (holder !== undefined) return blocked(holder);
   const existing = builder.dentry(partitionId, request.parentInodeId, request.name);
   if (existing === undefined) return status(MetaStatusCode.NOT_FOUND);
@@ -89,7 +89,7 @@ export function getDentry(context: CallContext, request: R.GetDentryRequest): Ca
   if (!isU32(request.partitionId) || !isU32(request.fsId) || !isU64(request.parentInodeId) || !isValidName(request.name)) return status(PARAM_ERROR);
   const failed = checkPartition(context.store.partitionInfoRaw(request.partitionId), request.fsId, request.parentInodeId);
   if (failed !== undefined) return status(failed);
-  const holder = lockedBy(context, [nameLock(request.partitionId, request.parentInodeId, request.name)], false);
+  const holder = lockedBy(context, false, () => [nameLock(request.partitionId, request.parentInodeId, request.name)]);
   if (holder !== undefined) return blocked(holder);
   const dentry = context.store.getDentry(request.partitionId, request.parentInodeId, request.name);
   if (dentry === undefined) return status(MetaStatusCode.NOT_FOUND);
@@ -105,7 +105,7 @@ export function listDentry(context: CallContext, request: R.ListDentryRequest): 
   }
   const failed = checkPartition(context.store.partitionInfoRaw(partitionId), fsId, dirInodeId);
   if (failed !== undefined) return answer({ statusCode: failed, dentrys: [] });
-  const holder = lockedBy(context, [underLock(partitionId, dirInodeId)], false);
+  const holder = lockedBy(context, false, () => [underLock(partitionId, dirInodeId)]);
   if (holder !== undefined) return blocked(holder);
   const after = last === undefined || last === null || last === '' ? undefined : last;
   const dentrys = context.store.listDentries(partitionId, dirInodeId, after, count ?? 0, onlyDir === true);

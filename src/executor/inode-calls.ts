@@ -137,7 +137,7 @@ export function getInode(context: CallContext, request: R.GetInodeRequest): Call
   if (!isU32(request.partitionId) || !isU32(request.fsId) || !isU64(request.inodeId)) return status(PARAM_ERROR);
   const failed = checkPartition(context.store.partitionInfoRaw(request.partitionId), request.fsId, request.inodeId);
   if (failed !== undefined) return status(failed);
-  const holder = lockedBy(context, inodeLocks(request.partitionId, request.inodeId), false);
+  const holder = lockedBy(context, false, () => inodeLocks(request.partitionId, request.inodeId));
   if (holder !== undefined) return blocked(holder);
   const inode = context.store.getInode(request.partitionId, request.inodeId);
   if (inode === undefined) return status(MetaStatusCode.NOT_FOUND);
@@ -163,7 +163,7 @@ export function updateInode(context: CallContext, request: R.UpdateInodeRequest)
   if (failed !== undefined) return status(failed);
   // Link counts and parent lists belong to a prepared tx until it resolves (§10); other fields do not.
   const touchesLinks = (request.nlink !== undefined && request.nlink !== null) || (request.parent !== undefined && request.parent !== null && request.parent.length > 0);
-  const holder = touchesLinks ? lockedBy(context, inodeLocks(request.partitionId, request.inodeId), true) : undefined;
+  const holder = touchesLinks ? lockedBy(context, true, () => inodeLocks(request.partitionId, request.inodeId)) : undefined;
   if (holder !== undefined) return blocked(holder);
   const old = builder.inode(request.partitionId, request.inodeId);
   if (old === undefined) return status(MetaStatusCode.NOT_FOUND);
@@ -188,7 +188,7 @@ export function deleteInode(context: CallContext, request: R.DeleteInodeRequest)
   const builder = newBuilder(context);
   const failed = checkPartition(builder.partition(request.partitionId), request.fsId, request.inodeId);
   if (failed !== undefined) return status(failed);
-  const holder = lockedBy(context, inodeLocks(request.partitionId, request.inodeId), true);
+  const holder = lockedBy(context, true, () => inodeLocks(request.partitionId, request.inodeId));
   if (holder !== undefined) return blocked(holder);
   if (builder.inode(request.partitionId, request.inodeId) === undefined) return status(MetaStatusCode.OK);
   builder.deleteInode(request.partitionId, request.fsId, request.inodeId);
@@ -210,7 +210,7 @@ function batchGet<T>(context: CallContext, request: R.BatchGetInodeAttrRequest, 
   for (const inodeId of request.inodeId) {
     const idFailed = checkPartition(info, request.fsId, inodeId);
     if (idFailed !== undefined) return { statusCode: idFailed, items: [] };
-    const holder = lockedBy(context, inodeLocks(request.partitionId, inodeId), false);
+    const holder = lockedBy(context, false, () => inodeLocks(request.partitionId, inodeId));
     if (holder !== undefined) return { holder };
     const inode = context.store.getInode(request.partitionId, inodeId);
     if (inode === undefined) return { statusCode: MetaStatusCode.NOT_FOUND, items: [] };

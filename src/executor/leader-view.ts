@@ -82,6 +82,11 @@ export class LeaderView {
     return this.overlay.size;
   }
 
+  /** True while some proposed (not applied) entry writes an intent. */
+  get hasOverlayIntents(): boolean {
+    return this.overlayIntentLocks.size > 0;
+  }
+
   get hasUnbound(): boolean {
     return this.unboundKeys !== undefined;
   }

@@ -66,7 +66,7 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
     // refused; such moves need the cross-copyset protocol (docs/transactions.md).
     if (ancestry === 'unknown') return status(MetaStatusCode.TX_FAILED);
   }
-  const holder = lockedBy(context, renameLocks(request, source, moved, target, replaced), true);
+  const holder = lockedBy(context, true, () => renameLocks(request, source, moved, target, replaced));
   if (holder !== undefined) return blocked(holder);
   const time = timeOf(context, request.create);
   applyRename(context, builder, request, source, moved, target, replaced, sourceIsDirectory, time);
