@@ -14,6 +14,7 @@ const SUITES: Readonly<Record<string, () => Promise<{ default: Suite }>>> = {
   recovery: () => import('./recovery.ts'),
   replicated: () => import('./replicated.ts'),
   cluster: () => import('./cluster.ts'),
+  rename: () => import('./rename.ts'),
   snapshot: () => import('./snapshot.ts'),
 };
 

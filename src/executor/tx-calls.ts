@@ -179,8 +179,10 @@ function checkCondition(context: CallContext, builder: WriteBuilder, condition: 
     case 'empty':
       return context.view.childCount(condition.partitionId, condition.inodeId) > 0 ? MetaStatusCode.TARGET_DIRECTORY_EXIST : undefined;
     case 'parent': {
+      // POSIX: a missing (or removed) parent is ENOENT, a non-directory ENOTDIR.
       const inode = builder.inode(condition.partitionId, condition.inodeId);
-      return inode !== undefined && inode.type === FsFileType.TYPE_DIRECTORY && inode.nlink > 0 ? undefined : MetaStatusCode.TX_MISMATCH;
+      if (inode === undefined || inode.nlink === 0) return MetaStatusCode.NOT_FOUND;
+      return inode.type === FsFileType.TYPE_DIRECTORY ? undefined : MetaStatusCode.PARAM_ERROR;
     }
     case 'dirmove':
       return undefined; // a lock only

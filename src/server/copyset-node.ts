@@ -189,6 +189,18 @@ export class CopysetNode {
     return { term };
   }
 
+  /**
+   * Waits until this replica is a ready leader (every entry of earlier terms applied),
+   * without confirming its leadership: a deposed leader may answer from an older state,
+   * and whatever it then proposes cannot commit.
+   */
+  async readyLeaderTerm(): Promise<{ term: number } | { statusCode: MetaStatusCode }> {
+    const ready = await this.becomeReadyLeader();
+    if (ready !== null) return { statusCode: ready };
+    const term = this.term;
+    return term === 0 ? { statusCode: MetaStatusCode.REDIRECTED } : { term };
+  }
+
   /** The term this replica leads in now, 0 when it does not (cheap; no confirmation). */
   get term(): number {
     const term = this.currentLeaderTerm(this.host());

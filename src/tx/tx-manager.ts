@@ -116,8 +116,20 @@ interface TxCall {
   readonly plan: (reader: PlanReader, routes: RouteTable, home: CopysetAddress) => Promise<PlanResult>;
 }
 
+/** What the coordinator did, for status, tests and benchmarks. */
+export interface TxStats {
+  /** Attempts started (a tx takes one or more). */
+  attempts: number;
+  commits: number;
+  /** Attempts given up for a status a new attempt may cure, by status code. */
+  retries: Record<number, number>;
+  /** Txs answered with a final refusal (POSIX or budget spent). */
+  refusals: number;
+}
+
 export class TxManager implements TxHandlers {
   readonly timings: TxTimings;
+  readonly stats: TxStats = { attempts: 0, commits: 0, retries: {}, refusals: 0 };
   private readonly tasks = new Map<string, Task>();
   private attemptCounter = 0;
   /** Per client: every seq below this was answered (from ackedBelow). */
@@ -251,7 +263,9 @@ export class TxManager implements TxHandlers {
     const node = this.options.copyset(call.poolId, call.copysetId);
     if (node === undefined) return { statusCode: MetaStatusCode.COPYSET_NOTEXIST };
     this.notePeers(call.routes);
-    const confirmed = await node.confirmedLeaderTerm();
+    // Ready (every earlier entry applied: a committed record is visible) is enough here: a
+    // deposed leader's new attempt cannot commit, and its client retries at the real leader.
+    const confirmed = await node.readyLeaderTerm();
     if ('statusCode' in confirmed) return { statusCode: confirmed.statusCode };
     if (call.ackedBelow !== undefined && call.ackedBelow > (this.acked.get(call.txId.clientId) ?? 0)) this.acked.set(call.txId.clientId, call.ackedBelow);
     const key = txIdKey(call.txId);
@@ -287,9 +301,18 @@ export class TxManager implements TxHandlers {
     for (;;) {
       if (this.closed || node.term !== task.term) return { statusCode: MetaStatusCode.REDIRECTED };
       task.attempt = [task.term, ++this.attemptCounter];
+      this.stats.attempts++;
       const outcome = await this.attempt(call, node, task);
-      if (outcome.kind === 'reply') return outcome.reply;
-      if (Date.now() - started >= this.timings.retryBudgetMs) return { statusCode: outcome.statusCode };
+      if (outcome.kind === 'reply') {
+        if (outcome.reply.statusCode === MetaStatusCode.OK) this.stats.commits++;
+        else this.stats.refusals++;
+        return outcome.reply;
+      }
+      this.stats.retries[outcome.statusCode] = (this.stats.retries[outcome.statusCode] ?? 0) + 1;
+      if (Date.now() - started >= this.timings.retryBudgetMs) {
+        this.stats.refusals++;
+        return { statusCode: outcome.statusCode };
+      }
       await sleep(backoff * (0.5 + this.random()));
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     }

@@ -124,16 +124,14 @@ export async function planRename(reader: PlanReader, routes: RouteTable, home: C
   if (src.parentInodeId === dst.parentInodeId && src.name === dst.name) return { kind: 'reply', statusCode: MetaStatusCode.OK };
   const movedRoute = routes.ofInode(source.inodeId);
   if (movedRoute === undefined) return { kind: 'reply', statusCode: MetaStatusCode.TX_MISMATCH };
-  const moved = await reader.inode(movedRoute, source.inodeId);
+  // Independent reads go out together. The destination parent is not read: its group
+  // checks it (condition 'parent'), so a rename does not wait for a tx that is still
+  // resolving a delta on that directory.
+  const [moved, target] = await Promise.all([reader.inode(movedRoute, source.inodeId), reader.dentry(dstRoute, dst.parentInodeId, dst.name)]);
   if (isStatus(moved)) return readFailed(moved);
   if (moved === undefined) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
   const isDirectory = moved.type === FsFileType.TYPE_DIRECTORY;
-  const target = await reader.dentry(dstRoute, dst.parentInodeId, dst.name);
   if (isStatus(target)) return readFailed(target);
-  const destinationParent = await reader.inode(dstRoute, dst.parentInodeId);
-  if (isStatus(destinationParent)) return readFailed(destinationParent);
-  if (destinationParent === undefined) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
-  if (destinationParent.type !== FsFileType.TYPE_DIRECTORY) return { kind: 'reply', statusCode: MetaStatusCode.PARAM_ERROR };
   let replaced: { route: TxRoute; inode: Inode } | undefined;
   if (target !== undefined) {
     if (target.inodeId === source.inodeId) return { kind: 'reply', statusCode: MetaStatusCode.OK };
@@ -208,9 +206,8 @@ export async function planLink(reader: PlanReader, routes: RouteTable, home: Cop
   const dstRoute = routes.partition(dst.partitionId);
   const inodeRoute = routes.ofInode(inodeId);
   if (dstRoute === undefined || inodeRoute === undefined) return { kind: 'reply', statusCode: MetaStatusCode.TX_MISMATCH };
-  const parentCheck = await checkNewName(reader, dstRoute, dst);
+  const [parentCheck, inode] = await Promise.all([checkNewName(reader, dstRoute, dst), reader.inode(inodeRoute, inodeId)]);
   if (parentCheck !== undefined) return parentCheck;
-  const inode = await reader.inode(inodeRoute, inodeId);
   if (isStatus(inode)) return readFailed(inode);
   if (inode === undefined || inode.nlink === 0) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
   if (inode.type === FsFileType.TYPE_DIRECTORY) return { kind: 'reply', statusCode: MetaStatusCode.PARAM_ERROR };
@@ -277,12 +274,8 @@ export async function planUnlink(reader: PlanReader, routes: RouteTable, home: C
   return { kind: 'plan', plan: { kind: directory ? 'rmdir' : 'unlink', parts: parts.parts } };
 }
 
-/** The new name must be absent under an existing directory. */
+/** The new name must be absent (its directory is checked by the 'parent' condition). */
 async function checkNewName(reader: PlanReader, route: TxRoute, dst: { parentInodeId: number; name: string }): Promise<PlanResult | undefined> {
-  const parent = await reader.inode(route, dst.parentInodeId);
-  if (isStatus(parent)) return readFailed(parent);
-  if (parent === undefined) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
-  if (parent.type !== FsFileType.TYPE_DIRECTORY) return { kind: 'reply', statusCode: MetaStatusCode.PARAM_ERROR };
   const existing = await reader.dentry(route, dst.parentInodeId, dst.name);
   if (isStatus(existing)) return readFailed(existing);
   if (existing !== undefined) return { kind: 'reply', statusCode: MetaStatusCode.DENTRY_EXIST };

@@ -1,0 +1,342 @@
+/**
+ * `rename`: renames on 3 metaserver processes on loopback (`metaraft serve`, fsync on,
+ * the server defaults), one file system spread over 2+ copysets of 3 replicas each
+ * (partitions dealt round robin, as a coordinator lays them out: src/demo/cluster-setup.ts).
+ *
+ * Each worker owns a directory pair and `--files` files, and renames them in turn back
+ * and forth between its two directories, so the namespace stays the same size (one file
+ * would make each rename wait on the resolution of the one before). Paths measured:
+ *  - same partition, MetaraftService.Rename (the baseline): both directories in
+ *    partition 1, the one-entry rename called directly (MetaServerClient.rename);
+ *  - same partition through FsClient.rename: in a file system over several copysets
+ *    the client sends every rename to TxService, which runs a single-copyset one as one
+ *    entry plus its outcome record (docs/transactions.md §4);
+ *  - cross partition, same copyset (partitions 1 and 1 + copysets), FsClient.rename;
+ *  - cross copyset: partition 1 (copyset 1) and partition 2 (copyset 2), FsClient.rename:
+ *    the two-phase commit, each direction with a different home copyset.
+ * Figures: renames/s and p50/p99 at N in flight (default 64) for each, as ratios to the
+ * baseline of the same run; then cross-copyset renames/s with 1, 4, 16 and 64 clients
+ * (each its own MetaServerClient, connections and directory pair, one rename in flight),
+ * as ratios to the 1-client figure: unrelated directories must not serialize.
+ *
+ * Before the servers serve TxService, FsClient's renames fail (UNIMPLEMENTED): the suite
+ * measures the baseline, prints its table, then fails with that error.
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { FsCalls, modeOf, routedTo } from '../src/client/fs-calls.ts';
+import { FsClient } from '../src/client/fs-client.ts';
+import { MetaServerClient } from '../src/client/meta-server-client.ts';
+import type { PartitionRoute } from '../src/client/partition-table.ts';
+import { LocalCluster, type ServerProcess } from '../src/demo/cluster-processes.ts';
+import { createFileSystem, partitionLayout, type FileSystemLayout } from '../src/demo/cluster-setup.ts';
+import { FsFileType, type PartitionInfo } from '../src/proto/index.ts';
+import { formatNumber, progress, Progress, round, startCpuMeter } from './harness.ts';
+import type { Reporter, Suite, SuiteContext } from './harness.ts';
+
+const SERVERS = 3;
+const POOL = 1;
+const FS_ID = 1;
+const ROOT = 1;
+/** Latency samples kept per figure (a ring; enough for stable p99s). */
+const MAX_SAMPLES = 1 << 20;
+/** Load before every figure after the first, which gets the full `--warmup` (the servers' JIT is warm by then). */
+const PHASE_WARMUP_MS = 1_000;
+/** Operations ride out a slow fsync or an election: a long client deadline. */
+const OPERATION_TIMEOUT_MS = 30_000;
+/** Design expectation (docs/transactions.md §19): cross-copyset ≥ 0.4× same-partition throughput. */
+const CROSS_COPYSET_TARGET = 0.4;
+const DIR_ATTRIBUTES = { mode: 0o755, uid: 0, gid: 0 };
+const FILE_ATTRIBUTES = { mode: 0o644, uid: 1000, gid: 1000 };
+/** Names of a pair's files: f0, f1, ... */
+const fileName = (k: number): string => `f${k}`;
+
+interface LoadResult {
+  readonly ops: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuPercent: number;
+}
+
+/**
+ * One worker's directory pair, its files and where each is now (0: in `a`, 1: in `b`).
+ * The worker renames the files in turn: with one file, each rename touches the names
+ * and inode of the one before (see `--files`).
+ */
+interface Pair {
+  readonly a: number;
+  readonly b: number;
+  readonly sides: (0 | 1)[];
+  next: number;
+}
+
+/** N closed-loop workers running `op` for a warm-up, then for `durationMs`, measured. */
+async function closedLoop(label: string, inFlight: number, durationMs: number, warmupMs: number, op: (worker: number) => Promise<void>): Promise<LoadResult> {
+  const samples = new Float64Array(MAX_SAMPLES);
+  let measuring = false;
+  let stopping = false;
+  let ops = 0;
+  const bar = new Progress(label);
+  let failure: unknown = null;
+  const worker = async (w: number): Promise<void> => {
+    while (!stopping) {
+      const started = performance.now();
+      await op(w);
+      if (measuring && !stopping) {
+        samples[ops % MAX_SAMPLES] = performance.now() - started;
+        ops++;
+        bar.tick(() => `${formatNumber(ops)} renames`);
+      }
+    }
+  };
+  const workers = Array.from({ length: inFlight }, (_, w) =>
+    worker(w).catch((error: unknown) => {
+      failure ??= error;
+      stopping = true;
+    }),
+  );
+  const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  await Promise.race([wait(warmupMs), Promise.all(workers)]);
+  const cpu = startCpuMeter();
+  const start = performance.now();
+  measuring = true;
+  await Promise.race([wait(durationMs), Promise.all(workers)]);
+  stopping = true;
+  const seconds = (performance.now() - start) / 1000;
+  const counted = ops;
+  const used = cpu();
+  await Promise.all(workers);
+  if (failure !== null) throw failure;
+  const sorted = Float64Array.from(samples.subarray(0, Math.min(counted, MAX_SAMPLES))).sort();
+  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+  return { ops: counted, perSecond: counted / seconds, p50Ms: at(50), p99Ms: at(99), cpuPercent: used.percentOfOneCore };
+}
+
+/** Moves a file from one directory to another (same name). */
+type MoveFile = (from: number, to: number, name: string) => Promise<void>;
+
+/** Renames the pair's next file to the other directory of the pair. */
+async function flip(move: MoveFile, pair: Pair): Promise<void> {
+  const k = pair.next;
+  pair.next = (k + 1) % pair.sides.length;
+  const side = pair.sides[k]!;
+  const [from, to] = side === 0 ? [pair.a, pair.b] : [pair.b, pair.a];
+  await move(from, to, fileName(k));
+  pair.sides[k] = side === 0 ? 1 : 0;
+}
+
+/** Through the client's rename (TxService in a file system over several copysets). */
+function viaFsClient(fs: FsClient): MoveFile {
+  return (from, to, name) => fs.rename(from, name, to, name);
+}
+
+/** MetaraftService.Rename called directly: one log entry, parents in partitions of one copyset. */
+function viaMetaraftRename(client: MetaServerClient, partitionOf: (inodeId: number) => PartitionInfo): MoveFile {
+  return async (from, to, name) => {
+    const src = partitionOf(from);
+    const dst = partitionOf(to);
+    const ms = Date.now();
+    await client.rename({
+      poolId: src.poolId,
+      copysetId: src.copysetId,
+      fsId: FS_ID,
+      srcPartitionId: src.partitionId,
+      srcParentInodeId: from,
+      srcName: name,
+      dstPartitionId: dst.partitionId,
+      dstParentInodeId: to,
+      dstName: name,
+      create: { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 },
+    });
+  };
+}
+
+/**
+ * A directory whose inode lives in `partition` (CreateInode there, CreateDentry under
+ * the parent), as a CurveFS client makes a node; the parent's nlink follows the entry.
+ */
+async function mkdirIn(client: MetaServerClient, parent: number, name: string, partition: PartitionInfo): Promise<number> {
+  const calls = new FsCalls(client, FS_ID);
+  const options = { deadlineMs: client.deadline() };
+  const ms = Date.now();
+  const time = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+  const created = await client.createInode({ ...routedTo(partition), fsId: FS_ID, length: 0, uid: DIR_ATTRIBUTES.uid, gid: DIR_ATTRIBUTES.gid, mode: modeOf(FsFileType.TYPE_DIRECTORY, DIR_ATTRIBUTES.mode), type: FsFileType.TYPE_DIRECTORY, parent, create: time }, options);
+  const inodeId = created.inode!.inodeId;
+  await calls.createDentry(parent, name, inodeId, FsFileType.TYPE_DIRECTORY, time, options);
+  return inodeId;
+}
+
+/** `count` directory pairs, `a` in partition `pa` and `b` in `pb`, each with `files` files in `a` (created next to `a`). */
+async function preparePairs(client: MetaServerClient, fs: FsClient, kind: string, count: number, files: number, pa: PartitionInfo, pb: PartitionInfo): Promise<Pair[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, w) => {
+      const a = await mkdirIn(client, ROOT, `${kind}-${w}-a`, pa);
+      const b = await mkdirIn(client, ROOT, `${kind}-${w}-b`, pb);
+      for (let k = 0; k < files; k++) await fs.create(a, fileName(k), FILE_ATTRIBUTES);
+      return { a, b, sides: Array.from({ length: files }, () => 0 as const), next: 0 };
+    }),
+  );
+}
+
+/** CPU seconds (user + system) a server process has used so far, from /proc (0 where unavailable). */
+async function processCpuSeconds(server: ServerProcess): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${server.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `measure` and returns its result with each server's CPU share over it (% of a core). */
+async function withServerCpu<T>(servers: readonly ServerProcess[], measure: () => Promise<T>): Promise<{ result: T; cpu: string }> {
+  const before = await Promise.all(servers.map(processCpuSeconds));
+  const started = performance.now();
+  const result = await measure();
+  const seconds = (performance.now() - started) / 1000;
+  const after = await Promise.all(servers.map(processCpuSeconds));
+  return { result, cpu: after.map((cpu, i) => `${Math.round((100 * (cpu - before[i]!)) / seconds)}%`).join(', ') };
+}
+
+/** The concurrency levels of the scaling figures: 1, 4, 16, ... up to `max` (and `max` itself). */
+function scalingLevels(max: number): number[] {
+  const levels: number[] = [];
+  for (let n = 1; n < max; n *= 4) levels.push(n);
+  levels.push(max);
+  return levels;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+interface Phases {
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly inFlight: number;
+}
+
+async function run({ sizes, report }: SuiteContext): Promise<void> {
+  const phases: Phases = { inFlight: sizes.inflight!, durationMs: sizes.duration!, warmupMs: sizes.warmup! };
+  const copysets = sizes.copysets!;
+  if (copysets < 2) throw new RangeError('--copysets must be at least 2: the suite renames across copysets');
+  const maxClients = sizes.clients!;
+  const files = sizes.files!;
+  const layout: FileSystemLayout = { poolId: POOL, copysetIds: Array.from({ length: copysets }, (_, i) => i + 1), fsId: FS_ID, partitions: 2 * copysets };
+  const partitions = partitionLayout(layout);
+  const partitionOf = (inodeId: number): PartitionInfo => partitions.find((p) => p.start <= inodeId && inodeId <= p.end)!;
+  // Partition 1 (copyset 1) holds the root; partition 1 + copysets is copyset 1's second; partition 2 is copyset 2's first.
+  const home = partitions[0]!;
+  const sameCopyset = partitions[copysets]!;
+  const otherCopyset = partitions[1]!;
+  report.measured(`${SERVERS} processes \`metaraft serve\` on loopback (fsync on, lease reads, 100 ms ticks: the defaults); one file system of ${layout.partitions} partitions over ${copysets} copysets of ${SERVERS} replicas (round robin)`);
+  report.measured(`each worker renames its ${files} file(s) in turn back and forth between its own two directories; ${phases.inFlight} in flight from one client for the path figures; ${phases.warmupMs} ms warm-up before the baseline and the cross-copyset figure, ${PHASE_WARMUP_MS} ms before the others, ${phases.durationMs} ms measured per figure`);
+
+  const cluster = await LocalCluster.start({ servers: SERVERS });
+  const clients: MetaServerClient[] = [];
+  const newClient = (routes: readonly PartitionRoute[]): MetaServerClient => {
+    const client = new MetaServerClient({ partitions: routes, retry: { operationTimeoutMs: OPERATION_TIMEOUT_MS } });
+    clients.push(client);
+    return client;
+  };
+  try {
+    progress(`${SERVERS} servers up; creating ${copysets} copysets and the file system`);
+    const routes = await createFileSystem(layout, cluster.peerAddresses());
+    const client = newClient(routes);
+    const fs = new FsClient({ client, fsId: FS_ID });
+    const pairsOf = Math.max(phases.inFlight, maxClients);
+    progress(`preparing 3 × ${phases.inFlight} + ${pairsOf} directory pairs`);
+    const baselinePairs = await preparePairs(client, fs, 'base', phases.inFlight, files, home, home);
+    const samePairs = await preparePairs(client, fs, 'same', phases.inFlight, files, home, home);
+    const crossPartitionPairs = await preparePairs(client, fs, 'xpart', phases.inFlight, files, home, sameCopyset);
+    const crossCopysetPairs = await preparePairs(client, fs, 'xcs', pairsOf, files, home, otherCopyset);
+    const loop = (label: string, move: MoveFile, pairs: readonly Pair[], warmupMs: number) =>
+      withServerCpu(cluster.servers, () => closedLoop(label, phases.inFlight, phases.durationMs, warmupMs, (w) => flip(move, pairs[w]!)));
+
+    // One cross-copyset rename first: if TxService is not served, say so before minutes of load.
+    const probe = await flip(viaFsClient(fs), crossCopysetPairs[0]!).then(() => null, (error: unknown) => error);
+    if (probe !== null) report.measured(`a cross-copyset rename FAILED before any load: ${describeError(probe)}`);
+
+    progress('same-partition renames, MetaraftService.Rename');
+    const baseline = await loop('baseline', viaMetaraftRename(client, partitionOf), baselinePairs, phases.warmupMs);
+    report.measured(`server CPU (% of a core, warm-up included), MetaraftService.Rename: ${baseline.cpu}; client ${Math.round(baseline.result.cpuPercent)}%`);
+    reportPath(report, 'same-partition', baseline.result);
+    if (probe !== null) {
+      process.stdout.write('\n');
+      report.printTable();
+      throw new Error(`rename suite: renames through TxService failed (${describeError(probe)}); the baseline above was measured`, { cause: probe });
+    }
+
+    // The cross-copyset path runs code (prepare, resolve) the others never ran: it gets the full warm-up too.
+    const paths: [string, string, readonly Pair[], number][] = [
+      ['same-partition via TxService', 'same partition, FsClient.rename', samePairs, PHASE_WARMUP_MS],
+      ['cross-partition (same copyset)', 'cross partition in one copyset, FsClient.rename', crossPartitionPairs, PHASE_WARMUP_MS],
+      ['cross-copyset', 'cross copyset, FsClient.rename', crossCopysetPairs, phases.warmupMs],
+    ];
+    let cross: LoadResult | undefined;
+    for (const [name, what, pairs, warmupMs] of paths) {
+      progress(`${what}`);
+      const before = { ...client.caller.stats };
+      const measured = await loop(name, viaFsClient(fs), pairs, warmupMs);
+      const stats = client.caller.stats;
+      report.measured(`server CPU, ${what}: ${measured.cpu}; client ${Math.round(measured.result.cpuPercent)}%; client retries: ${formatNumber(stats.backoffs - before.backoffs)} backoffs over ${formatNumber(stats.attempts - before.attempts)} RPC attempts`);
+      reportPath(report, name, measured.result, baseline.result);
+      cross = measured.result;
+    }
+    report.figure({ name: 'cross-copyset vs same-partition', value: cross!.perSecond / baseline.result.perSecond, unit: 'x', target: { op: '>=', value: CROSS_COPYSET_TARGET } });
+
+    await scaling(report, routes, newClient, crossCopysetPairs, scalingLevels(maxClients), phases, cluster.servers);
+  } finally {
+    for (const client of clients) client.close();
+    await cluster.stop();
+  }
+}
+
+function reportPath(report: Reporter, name: string, result: LoadResult, baseline?: LoadResult): void {
+  const versus = (value: number | undefined) => (baseline === undefined || value === undefined ? {} : { baseline: { name: 'same-partition, MetaraftService.Rename', value } });
+  report.figure({ name: `${name} renames`, value: result.perSecond, unit: 'renames/s', ...versus(baseline?.perSecond) });
+  report.figure({ name: `${name} rename latency p50`, value: result.p50Ms, unit: 'ms', ...versus(baseline?.p50Ms) });
+  report.figure({ name: `${name} rename latency p99`, value: result.p99Ms, unit: 'ms', ...versus(baseline?.p99Ms) });
+}
+
+/** Cross-copyset renames/s with N independent clients, one rename in flight each, N = levels. */
+async function scaling(
+  report: Reporter,
+  routes: readonly PartitionRoute[],
+  newClient: (routes: readonly PartitionRoute[]) => MetaServerClient,
+  pairs: readonly Pair[],
+  levels: readonly number[],
+  phases: Phases,
+  servers: readonly ServerProcess[],
+): Promise<void> {
+  const fsClients = Array.from({ length: Math.max(...levels) }, () => new FsClient({ client: newClient(routes), fsId: FS_ID }));
+  let single: number | undefined;
+  for (const n of levels) {
+    progress(`cross-copyset renames, ${n} client(s)`);
+    const { result, cpu } = await withServerCpu(servers, () => closedLoop(`${n} clients`, n, phases.durationMs, PHASE_WARMUP_MS, (w) => flip(viaFsClient(fsClients[w]!), pairs[w]!)));
+    single ??= result.perSecond;
+    report.figure({ name: `cross-copyset renames, ${n} client${n === 1 ? '' : 's'}`, value: result.perSecond, unit: 'renames/s', baseline: { name: '1 client', value: single } });
+    report.measured(`${n} client(s): p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms; server CPU ${cpu}`);
+  }
+}
+
+const suite: Suite = {
+  name: 'rename',
+  description: 'renames through the client on 3 metaserver processes: cross-copyset beside same-partition renames/s and p50/p99 at N in flight; cross-copyset scaling over 1..N clients in unrelated directories',
+  flags: {
+    inflight: { description: 'renames in flight (closed-loop workers) for the main figures', default: 64, quick: 64 },
+    clients: { description: 'most independent clients in the scaling figures (levels 1, 4, 16, ... up to it)', default: 64, quick: 64 },
+    files: {
+      description: 'files per directory pair, renamed in turn (1: each rename touches the names and inode of the one before, while its cross-copyset resolution may still run)',
+      default: 4,
+      quick: 4,
+    },
+    copysets: { description: 'copysets of the file system (at least 2), 2 partitions each', default: 2, quick: 2 },
+    duration: { description: 'measured milliseconds per figure', default: 5000, quick: 1500 },
+    // The quick warm-up is longer than cluster's: the baseline is every ratio's denominator.
+    warmup: { description: 'milliseconds of load before the baseline and the cross-copyset figure (JIT warm-up of the servers)', default: 10000, quick: 3000 },
+  },
+  run,
+};
+export default suite;
