@@ -298,17 +298,19 @@ export class TxManager implements TxHandlers {
   private async drive(call: TxCall, node: CopysetNode, task: Task): Promise<Reply> {
     const started = Date.now();
     let backoff = BACKOFF_FIRST_MS;
+    let lastRetry: MetaStatusCode | undefined;
     for (;;) {
       if (this.closed || node.term !== task.term) return { statusCode: MetaStatusCode.REDIRECTED };
       task.attempt = [task.term, ++this.attemptCounter];
       this.stats.attempts++;
-      const outcome = await this.attempt(call, node, task);
+      const outcome = await this.attempt(call, node, task, lastRetry !== MetaStatusCode.TX_MISMATCH);
       if (outcome.kind === 'reply') {
         if (outcome.reply.statusCode === MetaStatusCode.OK) this.stats.commits++;
         else this.stats.refusals++;
         return outcome.reply;
       }
       this.stats.retries[outcome.statusCode] = (this.stats.retries[outcome.statusCode] ?? 0) + 1;
+      lastRetry = outcome.statusCode;
       if (Date.now() - started >= this.timings.retryBudgetMs) {
         this.stats.refusals++;
         return { statusCode: outcome.statusCode };
@@ -318,13 +320,13 @@ export class TxManager implements TxHandlers {
     }
   }
 
-  private async attempt(call: TxCall, node: CopysetNode, task: Task): Promise<{ kind: 'reply'; reply: Reply } | { kind: 'retry'; statusCode: MetaStatusCode }> {
+  private async attempt(call: TxCall, node: CopysetNode, task: Task, guess: boolean): Promise<{ kind: 'reply'; reply: Reply } | { kind: 'retry'; statusCode: MetaStatusCode }> {
     const routes = new RouteTable(call.routes);
     const homeRoute = routes.partition(call.homePartitionId);
     if (homeRoute === undefined || homeRoute.poolId !== call.poolId || homeRoute.copysetId !== call.copysetId) return final(MetaStatusCode.TX_MISMATCH);
     const homeKey = groupKeyOf(call.poolId, call.copysetId);
     const deadline = Date.now() + this.timings.prepareTimeoutMs;
-    const planned = await call.plan(this.reader(node, homeKey, call.fsId, deadline), routes, addressOf(homeRoute));
+    const planned = await call.plan(this.reader(node, homeKey, call.fsId, deadline, guess), routes, addressOf(homeRoute));
     if (planned.kind === 'reply') return final(planned.statusCode);
     if (planned.kind === 'retry') return { kind: 'retry', statusCode: planned.statusCode };
     const plan = planned.plan;
@@ -457,11 +459,13 @@ export class TxManager implements TxHandlers {
   }
 
   /** Reads for planning: the home group from its leader view, others from their leaders. */
-  private reader(node: CopysetNode, homeKey: string, fsId: number, deadline: number): PlanReader {
+  private reader(node: CopysetNode, homeKey: string, fsId: number, deadline: number, guess = false): PlanReader {
     const remote = this.options.remote;
     const isHome = (route: TxRoute) => groupKeyOf(route.poolId, route.copysetId) === homeKey;
     return {
       homeKey,
+      guess,
+      isHome,
       dentry: async (route, parent, name): Promise<Dentry | undefined | MetaStatusCode> => {
         if (isHome(route)) return node.executor.view.dentry(route.partitionId, parent, name);
         try {

@@ -41,6 +41,14 @@ export type PlanResult = { readonly kind: 'plan'; readonly plan: Plan } | { read
 export interface PlanReader {
   /** The group key of a route. */
   readonly homeKey: string;
+  /**
+   * Plan without reading what the other groups will check anyway: a destination name in
+   * another group is taken to be absent, a moved inode to have its entry's type. A wrong
+   * guess fails that group's condition (TX_MISMATCH) and the next attempt reads.
+   */
+  readonly guess: boolean;
+  /** True when the route's group is the home group (its reads are free: the leader view). */
+  isHome(route: TxRoute): boolean;
   dentry(route: TxRoute, parent: number, name: string): Promise<Dentry | undefined | MetaStatusCode>;
   inode(route: TxRoute, inodeId: number): Promise<Inode | undefined | MetaStatusCode>;
 }
@@ -127,7 +135,14 @@ export async function planRename(reader: PlanReader, routes: RouteTable, home: C
   // Independent reads go out together. The destination parent is not read: its group
   // checks it (condition 'parent'), so a rename does not wait for a tx that is still
   // resolving a delta on that directory.
-  const [moved, target] = await Promise.all([reader.inode(movedRoute, source.inodeId), reader.dentry(dstRoute, dst.parentInodeId, dst.name)]);
+  // A file's rename reads nothing remote on its first attempt: the entry gives the type,
+  // the destination is guessed absent, and the groups' conditions check both (§0).
+  const guessType = reader.guess && source.type !== undefined && source.type !== FsFileType.TYPE_DIRECTORY && !reader.isHome(movedRoute);
+  const guessAbsent = reader.guess && !reader.isHome(dstRoute);
+  const [moved, target] = await Promise.all([
+    guessType ? { type: source.type! } : reader.inode(movedRoute, source.inodeId),
+    guessAbsent ? undefined : reader.dentry(dstRoute, dst.parentInodeId, dst.name),
+  ]);
   if (isStatus(moved)) return readFailed(moved);
   if (moved === undefined) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
   const isDirectory = moved.type === FsFileType.TYPE_DIRECTORY;
@@ -252,7 +267,9 @@ export async function planUnlink(reader: PlanReader, routes: RouteTable, home: C
   if (entry === undefined) return { kind: 'reply', statusCode: MetaStatusCode.NOT_FOUND };
   const inodeRoute = routes.ofInode(entry.inodeId);
   if (inodeRoute === undefined) return { kind: 'reply', statusCode: MetaStatusCode.TX_MISMATCH };
-  const inode = await reader.inode(inodeRoute, entry.inodeId);
+  // The entry's type stands for the inode's on a first attempt (its group checks it).
+  const guessType = reader.guess && entry.type !== undefined && !reader.isHome(inodeRoute);
+  const inode = guessType ? { type: entry.type! } : await reader.inode(inodeRoute, entry.inodeId);
   if (isStatus(inode)) return readFailed(inode);
   if (inode === undefined) return { kind: 'retry', statusCode: MetaStatusCode.TX_MISMATCH };
   if ((inode.type === FsFileType.TYPE_DIRECTORY) !== directory) return { kind: 'reply', statusCode: MetaStatusCode.PARAM_ERROR };
