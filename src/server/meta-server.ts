@@ -63,6 +63,10 @@ export interface CopysetSummary {
   readonly snapshotIndex: number;
   readonly snapshotAgeMs: number;
   readonly partitions: number;
+  /** Intents of cross-copyset operations prepared here and not resolved yet (docs/transactions.md). */
+  readonly txIntents: number;
+  /** Records of cross-copyset operations decided here and kept for retries. */
+  readonly txRecords: number;
 }
 
 export interface MetaServerStatus {
@@ -374,7 +378,26 @@ export class MetaServer implements ServiceBackend {
       status = null;
     }
     if (status === null) {
-      return { poolId, copysetId, loading: true, role: 'loading', leader: null, term: 0, commitIndex: 0, appliedIndex: 0, firstIndex: 0, lastIndex: 0, epoch: 0, voters: [], learners: [], snapshotIndex: 0, snapshotAgeMs: 0, partitions: 0 };
+      return {
+        poolId,
+        copysetId,
+        loading: true,
+        role: 'loading',
+        leader: null,
+        term: 0,
+        commitIndex: 0,
+        appliedIndex: 0,
+        firstIndex: 0,
+        lastIndex: 0,
+        epoch: 0,
+        voters: [],
+        learners: [],
+        snapshotIndex: 0,
+        snapshotAgeMs: 0,
+        partitions: 0,
+        txIntents: 0,
+        txRecords: 0,
+      };
     }
     return {
       poolId,
@@ -393,6 +416,8 @@ export class MetaServer implements ServiceBackend {
       snapshotIndex: status.snapshotIndex,
       snapshotAgeMs: status.snapshotAgeMs,
       partitions: node.store.partitionIds().length,
+      txIntents: node.store.tx.intentCount,
+      txRecords: node.store.tx.recordCount,
     };
   }
 }
