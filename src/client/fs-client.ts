@@ -133,11 +133,15 @@ export class FsClient {
     return this.tx !== undefined && spansCopysets(this.calls) ? this.tx : undefined;
   }
 
-  /** The TxService calls when the entries of `parent` and inode `inodeId` live in different copysets. */
-  private txBetween(parent: number, inodeId: number): FsTxCalls | undefined {
-    const tx = this.acrossCopysets();
-    if (tx === undefined) return undefined;
-    return sameCopyset(this.calls.dentryPartition(parent), this.calls.inodePartition(inodeId)) ? undefined : tx;
+  /**
+   * The TxService calls for link, unlink and rmdir under protocol 'metaraft', wherever the
+   * inode lives: one call whose name, link count and parent list change in one step (in
+   * one entry when everything is in one copyset). CurveFS's sequence of two or three calls
+   * is not atomic: a link over an existing name of the same inode counted a link twice,
+   * and an unlink racing a rename onto its name removed the new entry.
+   */
+  private atomicCalls(): FsTxCalls | undefined {
+    return this.tx;
   }
 
   /**
@@ -268,14 +272,14 @@ export class FsClient {
    * without this parent and ctime := now (InodeWrapper::UnLink). At nlink 0 the server
    * sets dtime and puts the inode in its trash.
    *
-   * 'metaraft' protocol, the inode held by another copyset than the entry: GetDentry, then
-   * one TxService.Unlink (name, parent and inode change atomically).
+   * 'metaraft' protocol: GetDentry, then one TxService.Unlink (name, parent and inode
+   * change atomically, in one entry when one copyset holds them all).
    */
   async unlink(parent: number, name: string): Promise<void> {
     const options = this.opOptions();
     const dentry = await this.calls.getDentry(parent, name, options);
     if (dentry.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `${name} is a directory`);
-    const tx = this.txBetween(parent, dentry.inodeId);
+    const tx = this.atomicCalls();
     if (tx !== undefined) return tx.unlink(parent, name, false, this.now(), options);
     await this.calls.deleteDentry(parent, name, dentry.type, this.now(), options);
     await this.unlinkInode(dentry.inodeId, parent, options);
@@ -288,16 +292,15 @@ export class FsClient {
    * at 2 drops straight to 0, InodeWrapper::UnLink), which puts it in the trash. CurveFS
    * sends no DeleteInode: the trash reclaims it.
    *
-   * 'metaraft' protocol, the directory held by another copyset than its entry: GetDentry,
-   * then one TxService.Unlink (directory); the server checks emptiness in the same atomic
-   * step (TARGET_DIRECTORY_EXIST → FsError NOT_EMPTY).
+   * 'metaraft' protocol: GetDentry, then one TxService.Unlink (directory); the server
+   * checks emptiness in the same atomic step (TARGET_DIRECTORY_EXIST → FsError NOT_EMPTY).
    */
   async rmdir(parent: number, name: string): Promise<void> {
     const options = this.opOptions();
     const dentry = await this.calls.getDentry(parent, name, options);
     if (dentry.type !== undefined && dentry.type !== FsFileType.TYPE_DIRECTORY) throw new FsError('NOT_DIRECTORY', `${name} is not a directory`);
     // Across copysets the server checks emptiness in the same atomic step (no ListDentry).
-    const tx = this.txBetween(parent, dentry.inodeId);
+    const tx = this.atomicCalls();
     if (tx !== undefined) return tx.unlink(parent, name, true, this.now(), options);
     const children = await this.calls.listDentry(dentry.inodeId, { count: 1 }, options);
     if (children.length > 0) throw new FsError('NOT_EMPTY', `${name} is not empty`);
@@ -311,8 +314,8 @@ export class FsClient {
    * CreateDentry under the new parent. If CreateDentry fails, UpdateInode puts nlink and
    * the parent list back. Returns the inode as updated.
    *
-   * 'metaraft' protocol, the inode held by another copyset than the new parent's entries:
-   * GetInode, then one TxService.Link.
+   * 'metaraft' protocol: GetInode, then one TxService.Link (a name that exists already,
+   * even one naming this inode, answers DENTRY_EXIST).
    */
   async link(inodeId: number, newParent: number, newName: string): Promise<Inode> {
     const options = this.opOptions();
@@ -320,7 +323,7 @@ export class FsClient {
     if (inode.type === FsFileType.TYPE_DIRECTORY) throw new FsError('IS_DIRECTORY', `inode ${inodeId} is a directory`);
     const time = this.now();
     const linked = { nlink: inode.nlink + 1, parent: [...inode.parent, newParent], ctime: time.sec, ctime_ns: time.nsec };
-    const tx = this.txBetween(newParent, inodeId);
+    const tx = this.atomicCalls();
     if (tx !== undefined) {
       await tx.link(inodeId, newParent, newName, time, options);
       return { ...inode, ...linked };

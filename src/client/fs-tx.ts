@@ -1,10 +1,11 @@
 /**
- * The file-system operations whose keys live in more than one copyset, each sent as ONE
- * call of metaraft.tx.TxService to its home copyset (docs/transactions.md): the
+ * File-system operations made atomic by metaraft.tx.TxService, each sent as ONE
+ * call to its home copyset (docs/transactions.md): the
  * coordinator there makes names, link counts, parent lists and times change in one
- * atomic step. FsClient takes this path only with renameProtocol 'metaraft' on a file
- * system spread over several copysets, and only when the keys of the operation do
- * leave the home copyset; everything else keeps the single-copyset calls.
+ * atomic step. FsClient takes this path with renameProtocol 'metaraft': always for link,
+ * unlink and rmdir; for rename when the file system spans copysets; for create when the
+ * new inode lands in another copyset than the parent's entries. Everything else keeps
+ * the single-copyset calls.
  *
  * Each call gets a fresh txId from the {@link TxIdSource}; MetaServerClient resends the
  * same request (same txId) on every retry, so a lost answer never applies twice.

@@ -288,7 +288,7 @@ export class CopysetNode {
    * Waits until an intent changes (the holder's may have gone) or the budget from
    * `since` runs out (false). The caller then runs the request again from the start.
    */
-  private waitForIntent(holder: string, since: number): Promise<boolean> {
+  waitForIntent(holder: string, since: number): Promise<boolean> {
     const remaining = since + LOCK_WAIT_BUDGET_MS - Date.now();
     if (remaining <= 0) return Promise.resolve(false);
     this.options.onBlocked?.(this, holder);

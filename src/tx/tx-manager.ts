@@ -16,7 +16,7 @@
 import { txDecide, txPrepare, txResolve } from '../executor/tx-calls.ts';
 import { MetaStatusCode } from '../executor/status.ts';
 import { answer } from '../executor/call-context.ts';
-import { NEW_INODE, TxFormatError, compareAttempts, decodePart, encodeTx, txIdKey } from '../metastore/tx-records.ts';
+import { NEW_INODE, TxFormatError, compareAttempts, decodePart, deltaLock, encodeTx, linksLock, nameLock, sealLock, txIdKey } from '../metastore/tx-records.ts';
 import type { Attempt, TxEffect, TxId, TxKind, TxParticipant, TxPart, TxRecord } from '../metastore/tx-records.ts';
 import { FsFileType, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
@@ -326,7 +326,7 @@ export class TxManager implements TxHandlers {
     if (homeRoute === undefined || homeRoute.poolId !== call.poolId || homeRoute.copysetId !== call.copysetId) return final(MetaStatusCode.TX_MISMATCH);
     const homeKey = groupKeyOf(call.poolId, call.copysetId);
     const deadline = Date.now() + this.timings.prepareTimeoutMs;
-    const planned = await call.plan(this.reader(node, homeKey, call.fsId, deadline, guess), routes, addressOf(homeRoute));
+    const planned = await call.plan(this.reader(node, homeKey, call.fsId, deadline, guess, txIdKey(call.txId)), routes, addressOf(homeRoute));
     if (planned.kind === 'reply') return final(planned.statusCode);
     if (planned.kind === 'retry') return { kind: 'retry', statusCode: planned.statusCode };
     const plan = planned.plan;
@@ -367,7 +367,7 @@ export class TxManager implements TxHandlers {
       const locked = await prepareOne(anchorKey, plan.dirMove.anchor, anchorPart);
       if (locked.statusCode !== MetaStatusCode.OK) return abort(retryable(locked.statusCode) ? locked.statusCode : MetaStatusCode.TX_FAILED, retryable(locked.statusCode));
       await this.step('anchor-prepared', call.txId);
-      const walked = await this.walkAncestors(node, homeKey, routes, call.fsId, plan.dirMove.from, plan.dirMove.movedId, deadline);
+      const walked = await this.walkAncestors(node, homeKey, routes, call.fsId, plan.dirMove.from, plan.dirMove.movedId, deadline, txIdKey(call.txId));
       if (walked !== MetaStatusCode.OK) return abort(walked, retryable(walked));
       await this.step('walk-done', call.txId);
     }
@@ -441,8 +441,17 @@ export class TxManager implements TxHandlers {
   }
 
   /** Walks first parents from `from` up to the root (§8): PARAM_ERROR when `movedId` is met. */
-  private async walkAncestors(node: CopysetNode, homeKey: string, routes: RouteTable, fsId: number, from: number, movedId: number, deadline: number): Promise<MetaStatusCode> {
-    const reader = this.reader(node, homeKey, fsId, deadline);
+  private async walkAncestors(
+    node: CopysetNode,
+    homeKey: string,
+    routes: RouteTable,
+    fsId: number,
+    from: number,
+    movedId: number,
+    deadline: number,
+    ownTx: string,
+  ): Promise<MetaStatusCode> {
+    const reader = this.reader(node, homeKey, fsId, deadline, false, ownTx);
     let current = from;
     for (let step = 0; step < MAX_TX_ANCESTRY; step++) {
       if (current === movedId) return MetaStatusCode.PARAM_ERROR;
@@ -459,15 +468,28 @@ export class TxManager implements TxHandlers {
   }
 
   /** Reads for planning: the home group from its leader view, others from their leaders. */
-  private reader(node: CopysetNode, homeKey: string, fsId: number, deadline: number, guess = false): PlanReader {
+  private reader(node: CopysetNode, homeKey: string, fsId: number, deadline: number, guess = false, ownTx?: string): PlanReader {
     const remote = this.options.remote;
     const isHome = (route: TxRoute) => groupKeyOf(route.poolId, route.copysetId) === homeKey;
+    /**
+     * A home key is read from the leader view once no other tx's intent locks it: a
+     * committed tx may still be resolving here, and its effects must be seen (as a read
+     * through the copyset would wait for them).
+     */
+    const unlocked = async (locks: readonly string[]): Promise<MetaStatusCode | undefined> => {
+      for (let since = 0; ; ) {
+        const holder = node.executor.view.lockHolder(locks, ownTx);
+        if (holder === undefined) return undefined;
+        since ||= Date.now();
+        if (!(await node.waitForIntent(holder, since))) return MetaStatusCode.TX_KEY_LOCKED;
+      }
+    };
     return {
       homeKey,
       guess,
       isHome,
       dentry: async (route, parent, name): Promise<Dentry | undefined | MetaStatusCode> => {
-        if (isHome(route)) return node.executor.view.dentry(route.partitionId, parent, name);
+        if (isHome(route)) return (await unlocked([nameLock(route.partitionId, parent, name)])) ?? node.executor.view.dentry(route.partitionId, parent, name);
         try {
           const response = await remote.getDentry(addressOf(route), { poolId: route.poolId, copysetId: route.copysetId, partitionId: route.partitionId, fsId, parentInodeId: parent, name }, deadline);
           if (response.statusCode === MetaStatusCode.NOT_FOUND) return undefined;
@@ -478,7 +500,10 @@ export class TxManager implements TxHandlers {
         }
       },
       inode: async (route, inodeId): Promise<Inode | undefined | MetaStatusCode> => {
-        if (isHome(route)) return node.executor.view.inode(route.partitionId, inodeId);
+        if (isHome(route)) {
+          const locks = [linksLock(route.partitionId, inodeId), deltaLock(route.partitionId, inodeId), sealLock(route.partitionId, inodeId)];
+          return (await unlocked(locks)) ?? node.executor.view.inode(route.partitionId, inodeId);
+        }
         try {
           const response = await remote.getInode(addressOf(route), { poolId: route.poolId, copysetId: route.copysetId, partitionId: route.partitionId, fsId, inodeId }, deadline);
           if (response.statusCode === MetaStatusCode.NOT_FOUND) return undefined;

@@ -1,10 +1,12 @@
 /**
  * A fake copyset on real gRPC: a few "peers" (grpc-js servers on 127.0.0.1, port 0)
  * sharing one {@link FakeMetaState}, of which one is the leader. A follower answers
- * MetaServerService, MetaraftService and TxService calls REDIRECTED; every peer answers CliService2.GetLeader with the
- * current leader. TxService calls at the leader go to `txHandler` (a fake coordinator)
- * and are recorded as `Tx<Method>`. Every call is recorded, and faults can be injected: OVERLOAD answers,
- * a peer that never answers, a peer shut down.
+ * MetaServerService, MetaraftService and TxService calls REDIRECTED; every peer answers
+ * CliService2.GetLeader with the current leader. TxService calls at the leader go to
+ * `txHandler` (a fake coordinator, or the real one over the executor:
+ * ExecutorMetaState.handleTx) and are recorded as `Tx<Method>`. Every call is recorded,
+ * and faults can be injected: OVERLOAD answers, a peer that never answers, a peer shut
+ * down.
  */
 
 import * as grpc from '@grpc/grpc-js';
@@ -31,6 +33,9 @@ const TX = 'metaraft.tx.TxService';
 const CLI = 'curvefs.metaserver.copyset.CliService2';
 const COPYSET = 'curvefs.metaserver.copyset.CopysetService';
 
+/** A TxService answer. */
+export type TxAnswer = { statusCode: number; [field: string]: unknown };
+
 export interface RecordedCall {
   readonly peer: string;
   readonly method: string;
@@ -54,8 +59,8 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
   readonly silent = new Set<string>();
   /** Answers GetLeader with this instead of the leader (e.g. a stale view), when set. */
   leaderAnswer: ((peer: string) => string) | undefined;
-  /** Answers TxService calls at the leader; TX_FAILED when unset. */
-  txHandler: ((method: string, request: Record<string, any>) => { statusCode: number; [field: string]: unknown }) | undefined;
+  /** Answers TxService calls at the leader (at once or later); TX_FAILED when unset. */
+  txHandler: ((method: string, request: Record<string, any>) => TxAnswer | Promise<TxAnswer>) | undefined;
 
   static async start(peerCount: number, poolId = 1, copysetId = 1, calls: RecordedCall[] = []): Promise<FakeCluster> {
     return FakeCluster.startWith(new FakeMetaState(), peerCount, poolId, copysetId, calls);
@@ -160,7 +165,15 @@ export class FakeCluster<State extends MetaStateBackend = FakeMetaState> {
           return callback(null, emptyAnswer(method, MetaStatusCode.OVERLOAD));
         }
         if (holder.address !== this.leader) return callback(null, emptyAnswer(method, MetaStatusCode.REDIRECTED));
-        if (service === TX) return callback(null, this.txHandler?.(method, request) ?? { statusCode: MetaStatusCode.TX_FAILED });
+        if (service === TX) {
+          // A handler that throws fails the call with gRPC INTERNAL, as the real service does.
+          return void Promise.resolve()
+            .then(() => this.txHandler?.(method, request) ?? { statusCode: MetaStatusCode.TX_FAILED })
+            .then(
+              (answer) => callback(null, answer),
+              (error: unknown) => callback({ code: grpc.status.INTERNAL, details: `internal error: ${(error as Error).message}` }),
+            );
+        }
         callback(null, this.state.handle(method, request));
       };
     }

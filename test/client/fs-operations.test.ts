@@ -6,7 +6,8 @@
  * Layout: fs 1; copyset 1 holds partition 10 = inodes [0, 9] (root, recycle and only
  * seven more ids: it fills up); copyset 2 holds partition 20 = [10, 999]. The file
  * system spans two copysets, so an operation whose keys leave the home copyset is one
- * TxService call (recorded as Tx<Method>), answered by a fake coordinator.
+ * TxService call (recorded as Tx<Method>), answered by a fake coordinator; link, unlink
+ * and rmdir are one TxService call wherever their keys are (renameProtocol 'metaraft').
  */
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -216,13 +217,29 @@ describe('file-system operations: RPC sequences and effects', () => {
     await expect(fs.unlink(ROOT, 'docs')).rejects.toMatchObject({ code: 'IS_DIRECTORY' });
   });
 
-  it('rmdir: a non-empty directory is refused after GetDentry and ListDentry(count 1)', async () => {
-    const failure = await fs.rmdir(ROOT, 'docs').catch((error: unknown) => error);
+  it('rmdir, renameProtocol \'curvefs\': a non-empty directory is refused after GetDentry and ListDentry(count 1)', async () => {
+    const failure = await curvefs.rmdir(ROOT, 'docs').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(FsError);
     expect((failure as FsError).code).toBe('NOT_EMPTY');
     expect(sequence()).toEqual(['GetDentry/10', 'ListDentry/10']);
     expect(requestsOf('ListDentry')[0]).toMatchObject({ dirInodeId: 3, count: 1 });
+    await expect(curvefs.rmdir(ROOT, 'f6')).rejects.toMatchObject({ code: 'NOT_DIRECTORY' });
+  });
+
+  it('rmdir, \'metaraft\': a non-empty directory in the same copyset as its entry is refused by one TxService.Unlink (the server checks emptiness)', async () => {
+    const rootLinks = inodeOf(ROOT).nlink;
+    const failure = await fs.rmdir(ROOT, 'docs').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FsError);
+    expect((failure as FsError).code).toBe('NOT_EMPTY');
+    expect(sequence()).toEqual(['GetDentry/10', 'TxUnlink/10']);
+    expect(requestsOf('TxUnlink')[0]).toMatchObject({ name: { partitionId: 10, parentInodeId: ROOT, name: 'docs' }, directory: true });
+    expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).toContain('docs');
+    expect(inodeOf(3).nlink).toBe(2);
+    expect(inodeOf(ROOT).nlink).toBe(rootLinks);
+    calls.length = 0;
+    // The type check stays the client's: no TxService call for a file.
     await expect(fs.rmdir(ROOT, 'f6')).rejects.toMatchObject({ code: 'NOT_DIRECTORY' });
+    expect(sequence()).toEqual(['GetDentry/10']);
   });
 
   it('rmdir of an empty directory held by another copyset: GetDentry, then one TxService.Unlink (directory; no ListDentry: the server checks)', async () => {

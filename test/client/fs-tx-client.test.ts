@@ -124,28 +124,62 @@ describe('TxIdSource', () => {
   });
 });
 
-describe('a file system in ONE copyset: the single-copyset calls, never TxService', () => {
-  it('create, link, unlink, rmdir and rename', async () => {
-    const { fs } = clientOf(SINGLE());
-    transport.answer = (call) => {
-      switch (call.method) {
-        case 'CreateInode':
-          return { statusCode: MetaStatusCode.OK, inode: inode(150) };
-        case 'GetInode':
-          return { statusCode: MetaStatusCode.OK, inode: inode(150) };
-        case 'GetDentry':
-          return { statusCode: MetaStatusCode.OK, dentry: { fsId: FS, inodeId: 150, parentInodeId: ROOT, name: call.request.name, type: call.request.name === 'dir' ? FsFileType.TYPE_DIRECTORY : FsFileType.TYPE_FILE } };
-        case 'ListDentry':
-          return { statusCode: MetaStatusCode.OK, dentrys: [] };
-        default:
-          return { statusCode: MetaStatusCode.OK };
-      }
-    };
+describe('a file system in ONE copyset', () => {
+  /** Answers as a server holding inode 150 ('f', 'g') and an empty directory 'dir'. */
+  const oneCopysetAnswers = (call: Sent): Answer => {
+    switch (call.method) {
+      case 'CreateInode':
+        return { statusCode: MetaStatusCode.OK, inode: inode(150) };
+      case 'GetInode':
+        return { statusCode: MetaStatusCode.OK, inode: inode(150) };
+      case 'GetDentry':
+        return { statusCode: MetaStatusCode.OK, dentry: { fsId: FS, inodeId: 150, parentInodeId: ROOT, name: call.request.name, type: call.request.name === 'dir' ? FsFileType.TYPE_DIRECTORY : FsFileType.TYPE_FILE } };
+      case 'ListDentry':
+        return { statusCode: MetaStatusCode.OK, dentrys: [] };
+      default:
+        return { statusCode: MetaStatusCode.OK };
+    }
+  };
+
+  it('\'metaraft\': create by CreateInode + CreateDentry, rename by MetaraftService.Rename; link, unlink and rmdir each by one TxService call after their check', async () => {
+    const { fs, client } = clientOf(SINGLE());
+    transport.answer = oneCopysetAnswers;
     await fs.create(ROOT, 'f', ATTRS);
     await fs.link(150, ROOT, 'g');
     await fs.unlink(ROOT, 'g');
     await fs.rmdir(ROOT, 'dir');
     await fs.rename(ROOT, 'f', 120, 'h');
+    expect(transport.trace()).toEqual([
+      'MetaServerService.CreateInode@1',
+      'MetaServerService.CreateDentry@1',
+      'MetaServerService.GetInode@1',
+      'TxService.Link@1',
+      'MetaServerService.GetDentry@1',
+      'TxService.Unlink@1',
+      'MetaServerService.GetDentry@1',
+      'TxService.Unlink@1',
+      'MetaraftService.Rename@1',
+    ]);
+    const routes = txRoutesOf(client.partitions, FS);
+    expect(transport.of(TX, 'Link')).toEqual([
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 1 }, inodeId: 150, dst: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, routes, time: T, ackedBelow: 1 },
+    ]);
+    expect(transport.of(TX, 'Unlink')).toEqual([
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 2 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, directory: false, routes, time: T, ackedBelow: 2 },
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 3 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'dir' }, directory: true, routes, time: T, ackedBelow: 3 },
+    ]);
+    expect(transport.of(TX, 'Rename')).toEqual([]);
+    expect(transport.of(MR, 'Rename')[0]).toMatchObject({ srcPartitionId: 10, dstPartitionId: 11, srcName: 'f', dstName: 'h' });
+  });
+
+  it('\'curvefs\': CurveFS\'s sequences, never TxService', async () => {
+    const { client } = clientOf(SINGLE());
+    const fs = new FsClient({ client, fsId: FS, now: () => T, renameProtocol: 'curvefs' });
+    transport.answer = oneCopysetAnswers;
+    await fs.create(ROOT, 'f', ATTRS);
+    await fs.link(150, ROOT, 'g');
+    await fs.unlink(ROOT, 'g');
+    await fs.rmdir(ROOT, 'dir');
     expect(transport.trace()).toEqual([
       'MetaServerService.CreateInode@1',
       'MetaServerService.CreateDentry@1',
@@ -161,9 +195,8 @@ describe('a file system in ONE copyset: the single-copyset calls, never TxServic
       'MetaServerService.DeleteDentry@1',
       'MetaServerService.GetInode@1',
       'MetaServerService.UpdateInode@1',
-      'MetaraftService.Rename@1',
     ]);
-    expect(transport.of(MR, 'Rename')[0]).toMatchObject({ srcPartitionId: 10, dstPartitionId: 11, srcName: 'f', dstName: 'h' });
+    expect(transport.of(META, 'UpdateInode')[0]).toMatchObject({ inodeId: 150, nlink: 2, parent: [ROOT, ROOT] });
   });
 });
 
@@ -259,8 +292,8 @@ describe('a file system over several copysets', () => {
     await expect(fs.create(ROOT, 'e', ATTRS)).rejects.toMatchObject({ code: 'NO_WRITABLE_PARTITION' });
   });
 
-  it('link: GetInode, then TxService.Link when the inode is held by another copyset; otherwise the single-copyset path', async () => {
-    const { fs } = clientOf(SPANNING());
+  it('link: GetInode, then TxService.Link to the new parent\'s copyset, whether the inode is held there or not (\'curvefs\': the single-copyset path)', async () => {
+    const { fs, client } = clientOf(SPANNING());
     transport.answer = (call) => (call.method === 'GetInode' ? { statusCode: MetaStatusCode.OK, inode: inode(call.request.inodeId, FsFileType.TYPE_FILE, { nlink: 1, parent: [ROOT] }) } : { statusCode: MetaStatusCode.OK });
     const linked = await fs.link(150, ROOT, 'hard');
     expect(transport.trace()).toEqual(['MetaServerService.GetInode@2', 'TxService.Link@1']);
@@ -268,11 +301,17 @@ describe('a file system over several copysets', () => {
     expect(linked).toMatchObject({ nlink: 2, parent: [ROOT, ROOT], ctime: T.sec, ctime_ns: T.nsec });
     transport.sent.length = 0;
     await fs.link(150, 120, 'near');
+    expect(transport.trace()).toEqual(['MetaServerService.GetInode@2', 'TxService.Link@2']);
+    expect(transport.of(TX, 'Link')).toHaveLength(1);
+    expect(transport.of(TX, 'Link')[0]).toMatchObject({ poolId: 1, copysetId: 2, txId: { seq: 2 }, inodeId: 150, dst: { partitionId: 20, parentInodeId: 120, name: 'near' } });
+    transport.sent.length = 0;
+    const curvefs = new FsClient({ client, fsId: FS, now: () => T, renameProtocol: 'curvefs' });
+    await curvefs.link(150, 120, 'near');
     expect(transport.trace()).toEqual(['MetaServerService.GetInode@2', 'MetaServerService.UpdateInode@2', 'MetaServerService.CreateDentry@2']);
   });
 
-  it('unlink and rmdir: GetDentry, then TxService.Unlink when the inode is held by another copyset (rmdir: no ListDentry; non-empty → NOT_EMPTY)', async () => {
-    const { fs } = clientOf(SPANNING());
+  it('unlink and rmdir: GetDentry, then TxService.Unlink wherever the inode is held (rmdir: no ListDentry; non-empty → NOT_EMPTY); \'curvefs\': the single-copyset path', async () => {
+    const { fs, client } = clientOf(SPANNING());
     const entries: Record<string, { inodeId: number; type: FsFileType }> = {
       file: { inodeId: 150, type: FsFileType.TYPE_FILE },
       dir: { inodeId: 151, type: FsFileType.TYPE_DIRECTORY },
@@ -299,7 +338,13 @@ describe('a file system over several copysets', () => {
     await expect(fs.rmdir(ROOT, 'file')).rejects.toMatchObject({ code: 'NOT_DIRECTORY' });
     await expect(fs.unlink(ROOT, 'dir')).rejects.toMatchObject({ code: 'IS_DIRECTORY' });
     transport.sent.length = 0;
+    // The inode in the entry's own copyset: still one TxService.Unlink.
     await fs.unlink(ROOT, 'near');
+    expect(transport.trace()).toEqual(['MetaServerService.GetDentry@1', 'TxService.Unlink@1']);
+    expect(transport.of(TX, 'Unlink')[0]).toMatchObject({ copysetId: 1, name: { partitionId: 10, parentInodeId: ROOT, name: 'near' }, directory: false });
+    transport.sent.length = 0;
+    const curvefs = new FsClient({ client, fsId: FS, now: () => T, renameProtocol: 'curvefs' });
+    await curvefs.unlink(ROOT, 'near');
     expect(transport.trace()).toEqual(['MetaServerService.GetDentry@1', 'MetaServerService.DeleteDentry@1', 'MetaServerService.GetInode@1', 'MetaServerService.UpdateInode@1']);
   });
 

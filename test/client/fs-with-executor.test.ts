@@ -3,11 +3,12 @@
  * from metaraft's own executor and metastore (no Raft underneath): the client's
  * sequences must leave the server's link counts and entries as POSIX expects. Rename
  * is the default protocol: one MetaraftService.Rename over gRPC, answered by the
- * executor's `Rename`.
+ * executor's `Rename`; link, unlink and rmdir are one TxService call each, answered by
+ * the real coordinator (TxManager) over the same executor.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsClient, GrpcPeerTransport, MetaClientError, MetaServerClient, type NodeAttributes } from '../../src/client/index.ts';
+import { FsClient, FsError, GrpcPeerTransport, MetaClientError, MetaServerClient, type NodeAttributes } from '../../src/client/index.ts';
 import { FsFileType } from '../../src/proto/index.ts';
 import { Random } from '../../src/testing/random.ts';
 import { ExecutorMetaState } from './executor-meta-state.ts';
@@ -23,6 +24,7 @@ let fs: FsClient;
 
 beforeAll(async () => {
   cluster = await FakeCluster.startWith(new ExecutorMetaState(), 2, 1, 1);
+  cluster.txHandler = (method, request) => cluster.state.handleTx(method, request);
   cluster.leader = cluster.addresses[1]; // the table lists a follower first
   const partitions = [cluster.partition(FS, 10, 0, 99), cluster.partition(FS, 11, 100, 199)];
   const random = new Random(3);
@@ -142,5 +144,102 @@ describe('fs operations against the executor', () => {
     expect(failure).toMatchObject({ code: 'PARAM_ERROR', method: 'Rename' });
     expect((await fs.lookup(ROOT, 'outer')).inodeId).toBe(outer.inodeId);
     expect(await names(inner.inodeId)).toEqual([]);
+  });
+});
+
+describe('link, unlink and rmdir: one TxService call each, atomic at the real coordinator', () => {
+  it('link and unlink: GetInode then TxLink, GetDentry then TxUnlink; nlink and the parent list follow exactly', async () => {
+    const dir = await fs.mkdir(ROOT, 'tx', ATTRS);
+    const file = await fs.create(dir.inodeId, 'one', ATTRS);
+    cluster.clearCalls();
+    const linked = await fs.link(file.inodeId, dir.inodeId, 'two');
+    expect(cluster.metaMethods()).toEqual(['GetInode', 'TxLink']);
+    expect(cluster.calls.at(-1)!.request).toMatchObject({ inodeId: file.inodeId, dst: { partitionId: 10, parentInodeId: dir.inodeId, name: 'two' } });
+    expect(linked).toMatchObject({ nlink: 2, parent: [dir.inodeId, dir.inodeId] });
+    expect(await fs.getattr(file.inodeId)).toMatchObject({ nlink: 2, parent: [dir.inodeId, dir.inodeId], ctime: 1_700_000_000 });
+    expect(await names(dir.inodeId)).toEqual(['one', 'two']);
+
+    cluster.clearCalls();
+    await fs.unlink(dir.inodeId, 'one');
+    expect(cluster.metaMethods()).toEqual(['GetDentry', 'TxUnlink']);
+    expect(await fs.getattr(file.inodeId)).toMatchObject({ nlink: 1, parent: [dir.inodeId] });
+    expect(await names(dir.inodeId)).toEqual(['two']);
+  });
+
+  it('link onto a name that already names the same inode: DENTRY_EXIST, nothing counted; unlink then leaves nlink exact', async () => {
+    const dir = (await fs.lookup(ROOT, 'tx')).inodeId;
+    const file = (await fs.lookup(dir, 'two')).inodeId;
+    await fs.link(file, ROOT, 'three');
+    const before = await fs.getattr(file);
+    expect(before).toMatchObject({ nlink: 2, parent: [dir, ROOT] });
+    const dirLinks = await nlinkOf(dir);
+
+    // CurveFS's sequence counted this link (UpdateInode nlink + 1) although no entry was added.
+    const failure = await fs.link(file, dir, 'two').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MetaClientError);
+    expect(failure).toMatchObject({ code: 'DENTRY_EXIST', method: 'Link' });
+    const after = await fs.getattr(file);
+    expect(after.nlink).toBe(2);
+    expect(after.parent).toEqual([dir, ROOT]);
+    expect(await names(dir)).toEqual(['two']);
+    expect(await nlinkOf(dir)).toBe(dirLinks);
+
+    await fs.unlink(dir, 'two');
+    expect(await fs.getattr(file)).toMatchObject({ nlink: 1, parent: [ROOT] });
+    await fs.unlink(ROOT, 'three');
+    const gone = await fs.getattr(file);
+    expect(gone.nlink).toBe(0);
+    expect(gone.dtime).toBeDefined();
+  });
+
+  it('unlink racing a rename onto its name: the entry found at TxUnlink time goes, and the inode it names loses the link', async () => {
+    const dir = (await fs.lookup(ROOT, 'tx')).inodeId;
+    const first = await fs.create(dir, 'u', ATTRS);
+    await fs.link(first.inodeId, dir, 'u2');
+    const second = await fs.create(dir, 'w', ATTRS);
+    // The rename lands between the client's GetDentry (which saw `first`) and its TxUnlink.
+    const plain = cluster.txHandler!;
+    let raced = false;
+    cluster.txHandler = async (method, request) => {
+      if (method === 'Unlink' && !raced) {
+        raced = true;
+        await fs.rename(dir, 'w', dir, 'u');
+      }
+      return plain(method, request);
+    };
+    try {
+      await fs.unlink(dir, 'u');
+    } finally {
+      cluster.txHandler = plain;
+    }
+    expect(raced).toBe(true);
+    expect(await names(dir)).toEqual(['u2']);
+    // `first` lost only the link the rename replaced; CurveFS's sequence took a second one (nlink 0, `u2` dangling).
+    expect(await fs.getattr(first.inodeId)).toMatchObject({ nlink: 1, parent: [dir] });
+    // `second` lost the name the unlink removed; CurveFS's sequence left it at nlink 1 with no name.
+    const removed = await fs.getattr(second.inodeId);
+    expect(removed.nlink).toBe(0);
+    expect(removed.dtime).toBeDefined();
+  });
+
+  it('rmdir: one TxUnlink (directory); a non-empty directory is NOT_EMPTY and stays, an empty one goes and its parent loses a link', async () => {
+    const dir = (await fs.lookup(ROOT, 'tx')).inodeId;
+    const sub = await fs.mkdir(dir, 'sub', ATTRS);
+    await fs.create(sub.inodeId, 'inside', ATTRS);
+    const dirLinks = await nlinkOf(dir);
+    cluster.clearCalls();
+    const failure = await fs.rmdir(dir, 'sub').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(FsError);
+    expect(failure).toMatchObject({ code: 'NOT_EMPTY' });
+    expect(cluster.metaMethods()).toEqual(['GetDentry', 'TxUnlink']);
+    expect(cluster.calls.at(-1)!.request).toMatchObject({ name: { partitionId: 10, parentInodeId: dir, name: 'sub' }, directory: true });
+    expect(await nlinkOf(sub.inodeId)).toBe(2);
+    expect(await nlinkOf(dir)).toBe(dirLinks);
+
+    await fs.unlink(sub.inodeId, 'inside');
+    await fs.rmdir(dir, 'sub');
+    expect(await nlinkOf(dir)).toBe(dirLinks - 1);
+    expect(await nlinkOf(sub.inodeId)).toBe(0);
+    expect(await names(dir)).toEqual(['u2']);
   });
 });
