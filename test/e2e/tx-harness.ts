@@ -19,6 +19,7 @@ import { routedTo } from '../../src/client/fs-calls.ts';
 import { clusterClient } from '../../src/demo/cluster-setup.ts';
 import { FsFileType, MetaStatusCode, type Inode, type PartitionInfo } from '../../src/proto/index.ts';
 import { FS_ID, ROOT, sleep } from './e2e-harness.ts';
+import { mulberry32 } from '../../src/testing/random.ts';
 
 /** The recycle directory's inode id (created with the root; wire.md). */
 export const RECYCLE = 2;
@@ -29,17 +30,8 @@ const READ_DEADLINE_MS = 10_000;
 /** Inodes fetched at once by the fsck walk. */
 const FSCK_CONCURRENCY = 8;
 
-/** mulberry32: a small seeded generator, uniform in [0, 1); the seed replays a schedule. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A seeded generator, uniform in [0, 1): the seed replays a schedule. */
+export const seededRandom = mulberry32;
 
 /** An integer in [low, high], drawn from `random`. */
 export function between(random: () => number, low: number, high: number): number {
