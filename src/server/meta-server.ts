@@ -303,7 +303,6 @@ export class MetaServer implements ServiceBackend {
     });
     const background = new TxBackground({
       manager,
-      remote,
       copysets: () => [...this.loadedCopysets()].map((node) => ({ ...copysetOfGroupId(node.groupId), node })),
     });
     return { manager, background, remote };

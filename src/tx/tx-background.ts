@@ -23,7 +23,6 @@ import { TxState } from '../proto/metaraft-tx-types.ts';
 import type { CopysetNode } from '../server/copyset-node.ts';
 import type { TxManager } from './tx-manager.ts';
 import { groupKeyOf } from './tx-planner.ts';
-import type { TxRemote } from './tx-remote.ts';
 
 /** Deadline of one Status call. */
 const STATUS_CALL_MS = 2_000;
@@ -47,7 +46,6 @@ interface RecordProgress {
 
 export interface TxBackgroundOptions {
   readonly manager: TxManager;
-  readonly remote: TxRemote;
   /** The copysets this process hosts, with their (poolId, copysetId). */
   readonly copysets: () => Iterable<{ readonly poolId: number; readonly copysetId: number; readonly node: CopysetNode }>;
 }
@@ -131,7 +129,7 @@ export class TxBackground {
   ): Promise<void> {
     let state: TxState | undefined;
     try {
-      const response = await this.options.remote.status(
+      const response = await this.options.manager.remote.status(
         { poolId: coordinator.poolId, copysetId: coordinator.copysetId, peers: coordinator.peers },
         {
           poolId: coordinator.poolId,

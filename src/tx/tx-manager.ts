@@ -42,6 +42,7 @@ import { toExecutorShape } from '../service/wire-shapes.ts';
 import { crc32c } from '../storage/checksum.ts';
 import { MAX_TX_ANCESTRY, RouteTable, addressOf, groupKeyOf, partOf, planCreate, planLink, planRename, planUnlink } from './tx-planner.ts';
 import type { Plan, PlanReader, PlanResult } from './tx-planner.ts';
+import { LocalFirstRemote } from './local-first-remote.ts';
 import type { CopysetAddress, TxRemote } from './tx-remote.ts';
 
 export interface TxTimings {
@@ -139,7 +140,11 @@ export class TxManager implements TxHandlers {
   /** Named protocol steps, for tests that crash a participant at each (§18); settable on a running server. */
   onStep: StepHook | undefined;
 
+  /** Calls to other copysets: in process when this server leads the target, else over the network. */
+  readonly remote: TxRemote;
+
   constructor(private readonly options: TxManagerOptions) {
+    this.remote = new LocalFirstRemote(options.remote, options.copyset, this);
     this.timings = { ...DEFAULT_TX_TIMINGS, ...options.timings };
     this.random = options.random ?? Math.random;
     this.onStep = options.onStep;
@@ -343,7 +348,7 @@ export class TxManager implements TxHandlers {
     const prepareOne = async (groupKey: string, address: CopysetAddress, part: TxPart): Promise<TxPrepareResponse> => {
       sent.push(address);
       try {
-        const response = await this.options.remote.prepare(
+        const response = await this.remote.prepare(
           address,
           { poolId: address.poolId, copysetId: address.copysetId, txId: call.txId, attemptTerm: attempt[0], attemptN: attempt[1], coordinator, fsId: call.fsId, part: encodeTx(part) },
           deadline,
@@ -469,7 +474,7 @@ export class TxManager implements TxHandlers {
 
   /** Reads for planning: the home group from its leader view, others from their leaders. */
   private reader(node: CopysetNode, homeKey: string, fsId: number, deadline: number, guess = false, ownTx?: string): PlanReader {
-    const remote = this.options.remote;
+    const remote = this.remote;
     const isHome = (route: TxRoute) => groupKeyOf(route.poolId, route.copysetId) === homeKey;
     /**
      * A home key is read from the leader view once no other tx's intent locks it: a
@@ -519,7 +524,7 @@ export class TxManager implements TxHandlers {
   /** Tells every group an attempt reached that it is over (best effort: the resolvers are the backstop). */
   private abortAll(sent: readonly CopysetAddress[], txId: TxId, attempt: Attempt): void {
     for (const address of sent) {
-      this.options.remote
+      this.remote
         .resolve(address, { poolId: address.poolId, copysetId: address.copysetId, txId, commit: false, attemptTerm: attempt[0], attemptN: attempt[1] }, Date.now() + SHORT_CALL_MS)
         .catch(() => undefined);
     }
@@ -556,7 +561,7 @@ export class TxManager implements TxHandlers {
         }
         const address = this.addressOfGroup(participant);
         try {
-          const response = await this.options.remote.resolve(
+          const response = await this.remote.resolve(
             address,
             { poolId: participant.poolId, copysetId: participant.copysetId, txId: record.txId, commit: true, stamp: participant.stamp },
             Date.now() + SHORT_CALL_MS,
