@@ -4,8 +4,10 @@
  * 'metaraft' (the default): one call. A file system held by ONE copyset: MetaraftService.Rename
  * to it; the server renames atomically in one log entry, parents' nlink and times and
  * the replaced inode included, so every reader sees the old or the new namespace. A file
- * system spread over several copysets: TxService.Rename to the copyset of the source
- * parent's entries, whose coordinator makes the same changes atomically across
+ * system spread over several copysets: the same call when both parents' entries share a
+ * copyset, and TxService.Rename to the copyset of the source parent's entries when they
+ * do not or when the server answers TX_FAILED (an inode, or a directory's new ancestry,
+ * outside that copyset); its coordinator makes the same changes atomically across
  * copysets (docs/transactions.md; fs-tx.ts).
  *
  * 'curvefs': as CurveFS's first rename design does it (RenameOperator; curve-facts.md),
@@ -33,7 +35,7 @@
  */
 
 import { DentryFlag, FsFileType, type PartitionInfo, type Time } from '../proto/index.ts';
-import { FsError } from './client-errors.ts';
+import { FsError, isMetaError } from './client-errors.ts';
 import { routedTo, type FsCalls } from './fs-calls.ts';
 import type { FsTxCalls } from './fs-tx.ts';
 import type { CallOptions } from './meta-server-client.ts';
@@ -84,6 +86,17 @@ export async function renameEntry(context: RenameContext, names: RenameNames, op
   const dstPartition = calls.dentryPartition(names.dstParent);
   if (context.atomicRename !== undefined) {
     if (context.tx !== undefined) {
+      // Both parents in one copyset: one entry when the inodes are there too (the common
+      // case); the server answers TX_FAILED when they are not (or for a directory moving
+      // outside the root's copyset), and the rename goes through TxService.
+      if (srcPartition.poolId === dstPartition.poolId && srcPartition.copysetId === dstPartition.copysetId) {
+        try {
+          await metaraftRename(context, context.atomicRename, names, srcPartition, dstPartition, options);
+          return;
+        } catch (error) {
+          if (!isMetaError(error, 'TX_FAILED')) throw error;
+        }
+      }
       await context.tx.rename(names.srcParent, names.srcName, names.dstParent, names.dstName, context.now(), options);
       return;
     }

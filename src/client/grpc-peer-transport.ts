@@ -107,8 +107,10 @@ export class GrpcPeerTransport implements PeerTransport {
 }
 
 function toTransportError(address: string, error: grpc.ServiceError): TransportError {
+  // A stopping server cancels the calls it still holds (CANCELLED): the peer dropped the
+  // call, exactly as when its connection breaks (UNAVAILABLE); another peer may answer.
   const code: TransportErrorCode =
-    error.code === grpc.status.UNAVAILABLE
+    error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.CANCELLED
       ? 'UNAVAILABLE'
       : error.code === grpc.status.DEADLINE_EXCEEDED
         ? 'DEADLINE_EXCEEDED'

@@ -7,20 +7,21 @@
  * | source missing | NOT_FOUND |
  * | same name, or destination already the same inode | OK, nothing changes |
  * | a directory into itself or its own subtree | PARAM_ERROR (EINVAL) |
- * | a directory to a new parent whose ancestors leave this copyset before the root | TX_FAILED (needs the cross-copyset protocol, docs/transactions.md) |
+ * | the moved or the replaced inode held by another copyset | TX_FAILED (needs the cross-copyset protocol, docs/transactions.md) |
+ * | a directory to a new parent, in a copyset that does not hold the root, or whose ancestors leave this copyset before the root | TX_FAILED (the same) |
+ * | a directory to a new parent while a cross-copyset directory move holds the file system's lock | waits for it (§8) |
  * | a directory over a non-directory / a non-directory over a directory | PARAM_ERROR (ENOTDIR / EISDIR) |
  * | over a non-empty directory | TARGET_DIRECTORY_EXIST (ENOTEMPTY) |
  * | over a file | its nlink − 1 (dtime and trash at 0), its parent list loses the parent |
  * | over an empty directory | its nlink := 0, dtime, trash; the parent loses a subdirectory |
  *
  * The moved inode's ctime and parent list, the parents' nlink/mtime/ctime change in the
- * same entry. Inodes outside this copyset cannot join the entry: their own fields are
- * the caller's to update (UpdateInode), and a destination directory there is refused
- * (PARAM_ERROR), since its emptiness cannot be checked.
+ * same entry. Everything the rename changes is in this copyset, or it is refused with
+ * TX_FAILED and the caller uses metaraft.tx.TxService.
  */
 import { FsFileType, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
-import { linksLock, nameLock, sealLock } from '../metastore/tx-records.ts';
+import { dirmoveLock, linksLock, nameLock, sealLock } from '../metastore/tx-records.ts';
 import { blocked, checkPartition, inRange, lockedBy, newBuilder, status, timeOf, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import { touchParent } from './dentry-calls.ts';
@@ -50,9 +51,12 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
   const source = builder.dentry(srcPartitionId, srcParentInodeId, srcName);
   if (source === undefined) return status(MetaStatusCode.NOT_FOUND);
   if (srcParentInodeId === dstParentInodeId && srcName === dstName) return status(MetaStatusCode.OK);
+  // An inode held by another copyset cannot join this entry: the cross-copyset protocol does it.
+  if (!holds(context, builder, fsId, source.inodeId)) return status(MetaStatusCode.TX_FAILED);
   const moved = locate(context, builder, fsId, source.inodeId);
   const sourceIsDirectory = (source.type ?? moved?.inode.type) === FsFileType.TYPE_DIRECTORY;
   const target = builder.dentry(dstPartitionId, dstParentInodeId, dstName);
+  if (target !== undefined && target.inodeId !== source.inodeId && !holds(context, builder, fsId, target.inodeId)) return status(MetaStatusCode.TX_FAILED);
   const replaced = target === undefined ? undefined : locate(context, builder, fsId, target.inodeId);
   if (target !== undefined) {
     if (target.inodeId === source.inodeId) return status(MetaStatusCode.OK);
@@ -60,6 +64,11 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
     if (refused !== undefined) return status(refused);
   }
   if (sourceIsDirectory && srcParentInodeId !== dstParentInodeId) {
+    // §8: a directory changes parent in one entry only in the copyset holding the root,
+    // and only while no cross-copyset directory move holds the file system's lock.
+    if (!holds(context, builder, fsId, ROOT_INODE_ID)) return status(MetaStatusCode.TX_FAILED);
+    const holder = lockedBy(context, true, () => [dirmoveLock(fsId)]);
+    if (holder !== undefined) return blocked(holder);
     const ancestry = destinationAncestry(context, builder, fsId, dstParentInodeId, source.inodeId);
     if (ancestry === 'inside') return status(MetaStatusCode.PARAM_ERROR);
     // The chain leaves this copyset: the move cannot be proven cycle-free here, so it is
@@ -130,6 +139,15 @@ function applyRename(
 function updateParent(builder: WriteBuilder, partitionId: number, parentId: number, nlinkDelta: number, time: Time): void {
   const parent = builder.inode(partitionId, parentId);
   if (parent !== undefined) builder.putInode(partitionId, touchParent(parent, nlinkDelta, time));
+}
+
+/** True when a partition of this copyset holds the id range of `inodeId` (the inode itself may be missing). */
+function holds(context: CallContext, builder: WriteBuilder, fsId: number, inodeId: number): boolean {
+  for (const partitionId of context.view.partitionIds()) {
+    const info = builder.partition(partitionId);
+    if (info !== undefined && info.fsId === fsId && inRange(info, inodeId)) return true;
+  }
+  return false;
 }
 
 /** Finds an inode in the partitions of this copyset (by range), through the builder. */

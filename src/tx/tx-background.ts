@@ -83,7 +83,13 @@ export class TxBackground {
     try {
       const work: Promise<void>[] = [];
       for (const { poolId, copysetId, node } of this.options.copysets()) {
-        const term = node.term;
+        let term = node.term;
+        // A new leader that has served only reads is not ready yet: make it ready (its
+        // intents must be resolved even if no write ever comes).
+        if (term === 0 && node.isLeader() && (node.store.tx.intentCount > 0 || node.store.tx.recordCount > 0)) {
+          const ready = await node.readyLeaderTerm();
+          term = 'term' in ready ? ready.term : 0;
+        }
         if (term === 0) continue;
         if (node.store.tx.intentCount > 0) work.push(this.resolveIntents(poolId, copysetId, node, term));
         if (node.store.tx.recordCount > 0) work.push(this.finishRecords(node, term));

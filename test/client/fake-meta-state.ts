@@ -6,8 +6,8 @@
  *
  * PrepareRenameTx is committed at once here (there is no coordinator to commit it).
  * metaraft's Rename is a simplified one-step move (names, parent lists, parents' and
- * the replaced file's nlink; none of the executor's refusals but NOT_FOUND); the
- * executor-backed tests check the real one.
+ * the replaced file's nlink; of the executor's refusals only NOT_FOUND, and TX_FAILED
+ * for an inode this copyset does not hold); the executor-backed tests check the real one.
  */
 
 import {
@@ -250,6 +250,9 @@ export class FakeMetaState {
     const source = this.dentries.get(`${r.fsId}:${r.srcParentInodeId}`)?.get(r.srcName);
     if (source === undefined) return { statusCode: MetaStatusCode.NOT_FOUND };
     const replaced = this.dentries.get(`${r.fsId}:${r.dstParentInodeId}`)?.get(r.dstName);
+    // As the executor: an inode held by another copyset cannot join the entry.
+    const held = (inodeId: number) => [...this.partitions.values()].some(({ info }) => info.fsId === r.fsId && inodeId >= info.start && inodeId <= info.end);
+    if (!held(source.inodeId) || (replaced !== undefined && !held(replaced.inodeId))) return { statusCode: MetaStatusCode.TX_FAILED };
     this.dentries.get(`${r.fsId}:${r.srcParentInodeId}`)!.delete(r.srcName);
     this.putDentry({ ...source, parentInodeId: r.dstParentInodeId, name: r.dstName });
     const moves = r.srcParentInodeId !== r.dstParentInodeId;

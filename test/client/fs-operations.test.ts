@@ -337,10 +337,12 @@ describe('rename, renameProtocol \'curvefs\' (CurveFS\'s PrepareRenameTx sequenc
 
 describe('rename, renameProtocol \'metaraft\' (the default): one MetaraftService.Rename', () => {
   it('a file system in ONE copyset: exactly one Rename, routed by the source partition; refusals are MetaClientError of Rename', async () => {
-    const file = await fs.create(ROOT, 'solo', ATTRS);
-    const single = new MetaServerClient({ partitions: one.routes([p10]), transport: new GrpcPeerTransport(), retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 } });
+    // A second partition of copyset 1 with ids left (partition 10 is full by now): the file system of `single` is copyset 1 alone.
+    const p30 = one.partition(FS, 30, 1000, 1999);
+    const single = new MetaServerClient({ partitions: one.routes([p10, p30]), transport: new GrpcPeerTransport(), retry: { initialBackoffMs: 5, maxBackoffMs: 50, operationTimeoutMs: 5_000 } });
     try {
       const solo = new FsClient({ client: single, fsId: FS, now: () => T });
+      const file = await solo.create(ROOT, 'solo', ATTRS);
       calls.length = 0;
       await solo.rename(ROOT, 'solo', 3, 'solo2');
       expect(sequence()).toEqual(['Rename/10']);
@@ -360,13 +362,13 @@ describe('rename, renameProtocol \'metaraft\' (the default): one MetaraftService
     }
   });
 
-  it('a file system over several copysets: one TxService.Rename to the source parent\'s copyset, with every route', async () => {
+  it('a file system over several copysets, parents in one: MetaraftService.Rename, TX_FAILED (the inodes are elsewhere), then one TxService.Rename with every route', async () => {
     const moved = await fs.create(ROOT, 'm1', ATTRS); // partition 10 is full: inode in 20 (copyset 2)
     const old = await fs.create(3, 'm2', ATTRS);
     expect([moved.inodeId, old.inodeId].every((id) => id >= 10)).toBe(true);
     calls.length = 0;
     await fs.rename(ROOT, 'm1', 3, 'm2');
-    expect(sequence()).toEqual(['TxRename/10']);
+    expect(sequence()).toEqual(['Rename/10', 'TxRename/10']);
     const [rename] = requestsOf('TxRename');
     expect(rename).toMatchObject({ poolId: 1, copysetId: 1, fsId: FS, src: { partitionId: 10, parentInodeId: ROOT, name: 'm1' }, dst: { partitionId: 10, parentInodeId: 3, name: 'm2' }, time: T });
     expect(rename!.routes).toEqual([

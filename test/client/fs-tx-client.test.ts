@@ -219,12 +219,12 @@ describe('a file system over several copysets', () => {
     const [follower, leader] = peersOf(1);
     transport.leader = leader;
     transport.answer = (call) => ({ statusCode: call.address === follower ? MetaStatusCode.REDIRECTED : MetaStatusCode.OK });
-    await fs.rename(ROOT, 'a', ROOT, 'b');
+    await fs.rename(ROOT, 'a', 150, 'b');
     const sent = transport.sent.filter((call) => call.service === TX);
     expect(sent.map((call) => call.address)).toEqual([follower, leader]);
     expect(sent[1]!.request).toBe(sent[0]!.request);
     expect(sent[0]!.request.txId.seq).toBe(1);
-    await fs.rename(ROOT, 'b', ROOT, 'c');
+    await fs.rename(ROOT, 'b', 150, 'c');
     expect(transport.of(TX, 'Rename').at(-1)).toMatchObject({ txId: { seq: 2 }, ackedBelow: 2 });
   });
 
@@ -232,15 +232,15 @@ describe('a file system over several copysets', () => {
     const { fs } = clientOf(SPANNING());
     let release: (answer: Record<string, unknown>) => void = () => undefined;
     transport.answer = (call) => (call.request.txId?.seq === 1 ? new Promise((resolve) => (release = resolve)) : { statusCode: MetaStatusCode.OK });
-    const slow = fs.rename(ROOT, 'a', ROOT, 'b');
-    await fs.rename(ROOT, 'c', ROOT, 'd');
+    const slow = fs.rename(ROOT, 'a', 150, 'b');
+    await fs.rename(ROOT, 'c', 150, 'd');
     expect(transport.of(TX, 'Rename').map((request) => [request.txId.seq, request.ackedBelow])).toEqual([
       [1, 1],
       [2, 1],
     ]);
     release({ statusCode: MetaStatusCode.TX_KEY_LOCKED });
     await expect(slow).rejects.toMatchObject({ code: 'TX_KEY_LOCKED', method: 'Rename' });
-    await fs.rename(ROOT, 'e', ROOT, 'f');
+    await fs.rename(ROOT, 'e', 150, 'f');
     expect(transport.of(TX, 'Rename').at(-1)).toMatchObject({ txId: { seq: 3 }, ackedBelow: 3 });
   });
 
