@@ -8,9 +8,9 @@
  * would make each rename wait on the resolution of the one before). Paths measured:
  *  - same partition, MetaraftService.Rename (the baseline): both directories in
  *    partition 1, the one-entry rename called directly (MetaServerClient.rename);
- *  - same partition through FsClient.rename: in a file system over several copysets
- *    the client sends every rename to TxService, which runs a single-copyset one as one
- *    entry plus its outcome record (docs/transactions.md §4);
+ *  - same partition through FsClient.rename: both parents share a copyset, so the
+ *    client sends MetaraftService.Rename first (one entry), and TxService only when the
+ *    server answers TX_FAILED (an inode elsewhere; docs/transactions.md §0);
  *  - cross partition, same copyset (partitions 1 and 1 + copysets), FsClient.rename;
  *  - cross copyset: partition 1 (copyset 1) and partition 2 (copyset 2), FsClient.rename:
  *    the two-phase commit, each direction with a different home copyset.
@@ -270,7 +270,7 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
 
     // The cross-copyset path runs code (prepare, resolve) the others never ran: it gets the full warm-up too.
     const paths: [string, string, readonly Pair[], number][] = [
-      ['same-partition via TxService', 'same partition, FsClient.rename', samePairs, PHASE_WARMUP_MS],
+      ['same-partition, FsClient', 'same partition, FsClient.rename', samePairs, PHASE_WARMUP_MS],
       ['cross-partition (same copyset)', 'cross partition in one copyset, FsClient.rename', crossPartitionPairs, PHASE_WARMUP_MS],
       ['cross-copyset', 'cross copyset, FsClient.rename', crossCopysetPairs, phases.warmupMs],
     ];

@@ -43,7 +43,8 @@ export function createDentry(context: CallContext, request: R.CreateDentryReques
   if (existing !== undefined) return status(existing.inodeId === dentry.inodeId ? MetaStatusCode.OK : MetaStatusCode.DENTRY_EXIST);
   // The parent lives with its entries (docs/wire.md, "Placement").
   const parent = builder.inode(partitionId, dentry.parentInodeId);
-  if (parent === undefined) return status(MetaStatusCode.NOT_FOUND);
+  // A removed directory (nlink 0, waiting in the trash) takes no new entries: ENOENT.
+  if (parent === undefined || parent.nlink === 0) return status(MetaStatusCode.NOT_FOUND);
   if (parent.type !== FsFileType.TYPE_DIRECTORY) return status(PARAM_ERROR);
   builder.putDentry(partitionId, {
     fsId: dentry.fsId,

@@ -48,9 +48,19 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
   const failed =
     checkPartition(builder.partition(srcPartitionId), fsId, srcParentInodeId) ?? checkPartition(builder.partition(dstPartitionId), fsId, dstParentInodeId);
   if (failed !== undefined) return status(failed);
+  // The names first: a committed cross-copyset tx still resolving here may be about to set them.
+  const namesHolder = lockedBy(context, true, () => [
+    nameLock(srcPartitionId, srcParentInodeId, srcName),
+    nameLock(dstPartitionId, dstParentInodeId, dstName),
+    sealLock(dstPartitionId, dstParentInodeId),
+  ]);
+  if (namesHolder !== undefined) return blocked(namesHolder);
   const source = builder.dentry(srcPartitionId, srcParentInodeId, srcName);
   if (source === undefined) return status(MetaStatusCode.NOT_FOUND);
   if (srcParentInodeId === dstParentInodeId && srcName === dstName) return status(MetaStatusCode.OK);
+  // POSIX: a destination directory that was removed is ENOENT.
+  const destination = builder.inode(dstPartitionId, dstParentInodeId);
+  if (destination !== undefined && destination.nlink === 0) return status(MetaStatusCode.NOT_FOUND);
   // An inode held by another copyset cannot join this entry: the cross-copyset protocol does it.
   if (!holds(context, builder, fsId, source.inodeId)) return status(MetaStatusCode.TX_FAILED);
   const moved = locate(context, builder, fsId, source.inodeId);

@@ -43,6 +43,9 @@ export function mayHaveBeenProposed(response: object): boolean {
   return maybeProposed.has(response);
 }
 
+/** How often settled() looks at the leadership while it waits for entries to apply. */
+const SETTLE_POLL_MS = 50;
+
 /** How often a blocked request looks again even without an intent change. */
 const INTENT_RECHECK_MS = 100;
 
@@ -201,6 +204,30 @@ export class CopysetNode {
     return term === 0 ? { statusCode: MetaStatusCode.REDIRECTED } : { term };
   }
 
+  /**
+   * Resolves true once every entry up to `target` (default: the last in the log now) is
+   * applied while this replica still leads in `term`; false when it stopped leading.
+   * What the leader view showed up to `target` is then committed state.
+   */
+  async settled(term: number, target: Index = this.host().lastIndex(this.groupId)): Promise<boolean> {
+    while (this.store.appliedIndex < target) {
+      if (this.term !== term) return false;
+      await Promise.race([this.machine.whenApplied(target), delay(SETTLE_POLL_MS)]);
+    }
+    return this.term === term;
+  }
+
+  /**
+   * A write call answered without an entry (a refusal, or an idempotent OK) was computed
+   * against the leader view: it is sent only once the entries that view included are
+   * committed and applied (a proposal lost with leadership must not have decided it).
+   */
+  private async answerWhenSettled<R extends Answer>(response: R, term: number, lastBefore: Index): Promise<R> {
+    if (this.store.appliedIndex >= lastBefore) return response;
+    if (await this.settled(term, lastBefore)) return response;
+    return failed<R>(MetaStatusCode.REDIRECTED, this.store.appliedIndex);
+  }
+
   /** The term this replica leads in now, 0 when it does not (cheap; no confirmation). */
   get term(): number {
     const term = this.currentLeaderTerm(this.host());
@@ -249,14 +276,14 @@ export class CopysetNode {
     let custom: PreparedWrite<R> | null = null;
     if (compute !== null) {
       const step = compute({ term, index: lastBefore + 1 });
-      if (step.kind === 'answer') return done(step.response);
+      if (step.kind === 'answer') return done(await this.answerWhenSettled(step.response, term, lastBefore));
       custom = step.write;
       batch = custom.batch;
       response = custom.response;
     } else {
       const slot = { term, index: lastBefore + 1 };
       const result = (handler === undefined ? this.executor.execute(method!, request as never) : this.executor.executeCall((context) => handler(context, slot))) as ExecuteResult<R>;
-      if (result.kind === 'read') return done(result.response);
+      if (result.kind === 'read') return done(await this.answerWhenSettled(result.response, term, lastBefore));
       if (result.kind === 'blocked') return result;
       batch = result.batch;
       response = result.response;

@@ -274,13 +274,14 @@ export class TxManager implements TxHandlers {
     if ('statusCode' in confirmed) return { statusCode: confirmed.statusCode };
     if (call.ackedBelow !== undefined && call.ackedBelow > (this.acked.get(call.txId.clientId) ?? 0)) this.acked.set(call.txId.clientId, call.ackedBelow);
     const key = txIdKey(call.txId);
-    const recorded = node.executor.view.record(key);
+    const live = this.tasks.get(key);
+    if (live !== undefined && live.term === confirmed.term) return live.done;
+    // Applied records only: a decision proposed and not committed is its task's to answer.
+    const recorded = node.store.tx.record(key);
     if (recorded !== undefined) {
       if (recorded.record.digest !== call.digest) return { statusCode: MetaStatusCode.PARAM_ERROR };
       return { ...recorded.record.reply, statusCode: recorded.record.reply.statusCode as MetaStatusCode };
     }
-    const live = this.tasks.get(key);
-    if (live !== undefined && live.term === confirmed.term) return live.done;
     let resolveDone!: (reply: Reply) => void;
     const task: Task = { attempt: [confirmed.term, 0], term: confirmed.term, done: new Promise((resolve) => (resolveDone = resolve)) };
     this.tasks.set(key, task);
@@ -310,8 +311,14 @@ export class TxManager implements TxHandlers {
       this.stats.attempts++;
       const outcome = await this.attempt(call, node, task, lastRetry !== MetaStatusCode.TX_MISMATCH);
       if (outcome.kind === 'reply') {
-        if (outcome.reply.statusCode === MetaStatusCode.OK) this.stats.commits++;
-        else this.stats.refusals++;
+        if (outcome.reply.statusCode === MetaStatusCode.OK && outcome.committed) {
+          this.stats.commits++;
+          return outcome.reply;
+        }
+        // Computed from the leader view (the plan's home reads): answered only once what it
+        // read is committed; a leader that lost its term meanwhile sends the client elsewhere.
+        if (!(await node.settled(task.term))) return { statusCode: MetaStatusCode.REDIRECTED };
+        if (outcome.reply.statusCode !== MetaStatusCode.OK) this.stats.refusals++;
         return outcome.reply;
       }
       this.stats.retries[outcome.statusCode] = (this.stats.retries[outcome.statusCode] ?? 0) + 1;
@@ -325,7 +332,7 @@ export class TxManager implements TxHandlers {
     }
   }
 
-  private async attempt(call: TxCall, node: CopysetNode, task: Task, guess: boolean): Promise<{ kind: 'reply'; reply: Reply } | { kind: 'retry'; statusCode: MetaStatusCode }> {
+  private async attempt(call: TxCall, node: CopysetNode, task: Task, guess: boolean): Promise<{ kind: 'reply'; reply: Reply; committed?: boolean } | { kind: 'retry'; statusCode: MetaStatusCode }> {
     const routes = new RouteTable(call.routes);
     const homeRoute = routes.partition(call.homePartitionId);
     if (homeRoute === undefined || homeRoute.poolId !== call.poolId || homeRoute.copysetId !== call.copysetId) return final(MetaStatusCode.TX_MISMATCH);
@@ -337,7 +344,7 @@ export class TxManager implements TxHandlers {
     const plan = planned.plan;
     await this.step('planned', call.txId);
     const time = call.time ?? this.options.clock();
-    const attempt = task.attempt;
+    let attempt = task.attempt;
     const coordinator: TxRoute = homeRoute;
     const sent: CopysetAddress[] = [];
     const stamps = new Map<string, { stamp: number; address: CopysetAddress }>();
@@ -360,21 +367,26 @@ export class TxManager implements TxHandlers {
       }
     };
 
-    // §8: a directory moving to another parent holds the fs-wide lock, then walks up from its new parent.
-    // A group holds one intent per tx: when the anchor is a secondary anyway, the lock joins its part.
+    // §8: a directory moving to another parent holds the fs-wide lock, then walks up from its
+    // new parent. The lock's intent holds nothing else while the walk reads (the walk must not
+    // wait on this tx's own locks); when the anchor also has keys of the tx, its full part is
+    // prepared afterwards under a later attempt, which replaces the lock's intent in one entry
+    // (a group holds one intent per tx) and keeps the lock.
     let anchorKey: string | undefined;
     if (plan.dirMove !== undefined) {
       anchorKey = groupKeyOf(plan.dirMove.anchor.poolId, plan.dirMove.anchor.copysetId);
-      const dirmove = { c: 'dirmove' as const, fsId: call.fsId };
-      const shared = anchorKey !== homeKey ? plan.parts.get(anchorKey) : undefined;
-      const anchorPart: TxPart =
-        shared === undefined ? { time, conditions: [dirmove], effects: [] } : { time, conditions: [dirmove, ...shared.conditions], effects: shared.effects };
-      const locked = await prepareOne(anchorKey, plan.dirMove.anchor, anchorPart);
+      const locked = await prepareOne(anchorKey, plan.dirMove.anchor, { time, conditions: [{ c: 'dirmove', fsId: call.fsId }], effects: [] });
       if (locked.statusCode !== MetaStatusCode.OK) return abort(retryable(locked.statusCode) ? locked.statusCode : MetaStatusCode.TX_FAILED, retryable(locked.statusCode));
       await this.step('anchor-prepared', call.txId);
       const walked = await this.walkAncestors(node, homeKey, routes, call.fsId, plan.dirMove.from, plan.dirMove.movedId, deadline, txIdKey(call.txId));
       if (walked !== MetaStatusCode.OK) return abort(walked, retryable(walked));
       await this.step('walk-done', call.txId);
+      if (anchorKey !== homeKey && plan.parts.has(anchorKey)) {
+        attempt = task.attempt = [task.term, ++this.attemptCounter];
+        const shared = plan.parts.get(anchorKey)!;
+        plan.parts.set(anchorKey, { ...shared, conditions: [{ c: 'dirmove', fsId: call.fsId }, ...shared.conditions] });
+        anchorKey = undefined; // prepared with the other secondaries below
+      }
     }
 
     const homePlanned = plan.parts.get(homeKey)!;
@@ -417,12 +429,13 @@ export class TxManager implements TxHandlers {
       await this.step('decided', call.txId);
       this.resolveCommitted(node, record);
       const reply: Reply = { statusCode: MetaStatusCode.OK, ...(decided.inode === undefined ? {} : { inode: decided.inode }) };
-      return { kind: 'reply', reply };
+      return { kind: 'reply', reply, committed: true };
     }
     // Not proposed: surely not in the log, the attempt is over.
     if (!mayHaveBeenProposed(decided)) return abort(decided.statusCode, retryable(decided.statusCode));
     // The entry may have been proposed: its outcome is the log's, not ours. No abort here.
-    return { kind: 'reply', reply: await this.outcomeAfterUnknown(node, task, call.txId, decided.statusCode) };
+    const reply = await this.outcomeAfterUnknown(node, task, call.txId, decided.statusCode);
+    return { kind: 'reply', reply, committed: reply.statusCode === MetaStatusCode.OK };
   }
 
   /**

@@ -81,6 +81,9 @@ export class ExecutorMetaState implements MetaStateBackend {
       term: TERM,
       readyLeaderTerm: async () => ({ term: TERM }),
       confirmedLeaderTerm: async () => ({ term: TERM }),
+      // Every write applies at once here: what the view shows is always committed.
+      settled: async () => true,
+      waitForIntent: async () => false,
       call: async <R>(handler: (context: CallContext, slot: ProposalSlot) => CallOutcome<R>): Promise<R> => {
         const slot: ProposalSlot = { term: TERM, index: this.lastIndex + 1 };
         const result = this.executor.executeCall((context) => handler(context, slot) as CallOutcome<any>) as ExecuteResult<R>;
