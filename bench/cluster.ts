@@ -12,7 +12,7 @@
  * Every process started is stopped at the end, also on errors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,10 @@ import { MetaServerClient } from '../src/client/meta-server-client.ts';
 import { dentryKey, inodeKey } from '../src/metastore/keys.ts';
 import { FsFileType, PartitionStatus } from '../src/metastore/types.ts';
 import { encodeDentryValue, encodeInode } from '../src/metastore/value-codec.ts';
-import { formatNumber, progress, Progress, round, startCpuMeter } from './harness.ts';
+import { formatNumber, progress, round } from './harness.ts';
 import type { Suite, SuiteContext } from './harness.ts';
 import { EtcdCluster, EtcdKv, ensureEtcd, etcdVersion, stopChild } from './lib-etcd.ts';
+import { closedLoop, cpuShares, processCpuSeconds, type LoadResult } from './lib-load.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SERVERS = 3;
@@ -34,74 +35,10 @@ const PARTITION = { fsId: FS_ID, poolId: 1, copysetId: 1, partitionId: 1, start:
 const SERVE_TIMEOUT_MS = 60_000;
 const WRITE_TARGET = 1.0;
 const READ_TARGET = 1.5;
-const MAX_SAMPLES = 1 << 20;
 const FILE_ATTRIBUTES = { mode: 0o644, uid: 1000, gid: 1000 };
 
-interface LoadResult {
-  readonly ops: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly cpuPercent: number;
-}
-
-/** N closed-loop workers running `op` for a warm-up, then for `durationMs`, measured. */
-async function closedLoop(label: string, inFlight: number, durationMs: number, warmupMs: number, op: (worker: number, i: number) => Promise<void>): Promise<LoadResult> {
-  const samples = new Float64Array(MAX_SAMPLES);
-  let measuring = false;
-  let stopping = false;
-  let ops = 0;
-  const bar = new Progress(label);
-  let failure: unknown = null;
-  const worker = async (w: number): Promise<void> => {
-    for (let i = 0; !stopping; i++) {
-      const started = performance.now();
-      await op(w, i);
-      if (measuring && !stopping) {
-        samples[ops % MAX_SAMPLES] = performance.now() - started;
-        ops++;
-        bar.tick(() => `${formatNumber(ops)} ops`);
-      }
-    }
-  };
-  const workers = Array.from({ length: inFlight }, (_, w) =>
-    worker(w).catch((error: unknown) => {
-      failure ??= error;
-      stopping = true;
-    }),
-  );
-  await new Promise((resolve) => setTimeout(resolve, warmupMs));
-  const cpu = startCpuMeter();
-  const start = performance.now();
-  measuring = true;
-  await new Promise((resolve) => setTimeout(resolve, durationMs));
-  stopping = true;
-  const seconds = (performance.now() - start) / 1000;
-  const counted = ops;
-  const used = cpu();
-  await Promise.all(workers);
-  if (failure !== null) throw failure;
-  const sorted = Float64Array.from(samples.subarray(0, Math.min(counted, MAX_SAMPLES))).sort();
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-  return { ops: counted, perSecond: counted / seconds, p50Ms: at(50), p99Ms: at(99), cpuPercent: used.percentOfOneCore };
-}
-
-/** CPU seconds (user + system) a child process has used so far, from /proc (0 where unavailable). */
-async function childCpuSeconds(child: ChildProcess): Promise<number> {
-  try {
-    const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 async function serverCpu(children: readonly ChildProcess[]): Promise<number[]> {
-  return Promise.all(children.map(childCpuSeconds));
-}
-
-function cpuShares(before: readonly number[], after: readonly number[], seconds: number): string {
-  return after.map((cpu, i) => `${Math.round((100 * (cpu - before[i]!)) / seconds)}%`).join(', ');
+  return Promise.all(children.map((child) => processCpuSeconds(child.pid)));
 }
 
 async function freePorts(count: number): Promise<number[]> {

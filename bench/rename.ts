@@ -22,7 +22,6 @@
  * Before the servers serve TxService, FsClient's renames fail (UNIMPLEMENTED): the suite
  * measures the baseline, prints its table, then fails with that error.
  */
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { FsCalls, modeOf, routedTo } from '../src/client/fs-calls.ts';
 import { FsClient } from '../src/client/fs-client.ts';
@@ -31,7 +30,8 @@ import type { PartitionRoute } from '../src/client/partition-table.ts';
 import { LocalCluster, type ServerProcess } from '../src/demo/cluster-processes.ts';
 import { createFileSystem, partitionLayout, type FileSystemLayout } from '../src/demo/cluster-setup.ts';
 import { FsFileType, type PartitionInfo } from '../src/proto/index.ts';
-import { formatNumber, progress, Progress, round, startCpuMeter } from './harness.ts';
+import { formatNumber, progress, round } from './harness.ts';
+import { closedLoop, cpuShares, processCpuSeconds, type LoadResult } from './lib-load.ts';
 import type { Reporter, Suite, SuiteContext } from './harness.ts';
 
 const SERVERS = 3;
@@ -39,7 +39,6 @@ const POOL = 1;
 const FS_ID = 1;
 const ROOT = 1;
 /** Latency samples kept per figure (a ring; enough for stable p99s). */
-const MAX_SAMPLES = 1 << 20;
 /** Load before every figure after the first, which gets the full `--warmup` (the servers' JIT is warm by then). */
 const PHASE_WARMUP_MS = 1_000;
 /** Operations ride out a slow fsync or an election: a long client deadline. */
@@ -51,14 +50,6 @@ const FILE_ATTRIBUTES = { mode: 0o644, uid: 1000, gid: 1000 };
 /** Names of a pair's files: f0, f1, ... */
 const fileName = (k: number): string => `f${k}`;
 
-interface LoadResult {
-  readonly ops: number;
-  readonly perSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly cpuPercent: number;
-}
-
 /**
  * One worker's directory pair, its files and where each is now (0: in `a`, 1: in `b`).
  * The worker renames the files in turn: with one file, each rename touches the names
@@ -69,48 +60,6 @@ interface Pair {
   readonly b: number;
   readonly sides: (0 | 1)[];
   next: number;
-}
-
-/** N closed-loop workers running `op` for a warm-up, then for `durationMs`, measured. */
-async function closedLoop(label: string, inFlight: number, durationMs: number, warmupMs: number, op: (worker: number) => Promise<void>): Promise<LoadResult> {
-  const samples = new Float64Array(MAX_SAMPLES);
-  let measuring = false;
-  let stopping = false;
-  let ops = 0;
-  const bar = new Progress(label);
-  let failure: unknown = null;
-  const worker = async (w: number): Promise<void> => {
-    while (!stopping) {
-      const started = performance.now();
-      await op(w);
-      if (measuring && !stopping) {
-        samples[ops % MAX_SAMPLES] = performance.now() - started;
-        ops++;
-        bar.tick(() => `${formatNumber(ops)} renames`);
-      }
-    }
-  };
-  const workers = Array.from({ length: inFlight }, (_, w) =>
-    worker(w).catch((error: unknown) => {
-      failure ??= error;
-      stopping = true;
-    }),
-  );
-  const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-  await Promise.race([wait(warmupMs), Promise.all(workers)]);
-  const cpu = startCpuMeter();
-  const start = performance.now();
-  measuring = true;
-  await Promise.race([wait(durationMs), Promise.all(workers)]);
-  stopping = true;
-  const seconds = (performance.now() - start) / 1000;
-  const counted = ops;
-  const used = cpu();
-  await Promise.all(workers);
-  if (failure !== null) throw failure;
-  const sorted = Float64Array.from(samples.subarray(0, Math.min(counted, MAX_SAMPLES))).sort();
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-  return { ops: counted, perSecond: counted / seconds, p50Ms: at(50), p99Ms: at(99), cpuPercent: used.percentOfOneCore };
 }
 
 /** Moves a file from one directory to another (same name). */
@@ -179,24 +128,14 @@ async function preparePairs(client: MetaServerClient, fs: FsClient, kind: string
   );
 }
 
-/** CPU seconds (user + system) a server process has used so far, from /proc (0 where unavailable). */
-async function processCpuSeconds(server: ServerProcess): Promise<number> {
-  try {
-    const fields = (await readFile(`/proc/${server.pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** Runs `measure` and returns its result with each server's CPU share over it (% of a core). */
 async function withServerCpu<T>(servers: readonly ServerProcess[], measure: () => Promise<T>): Promise<{ result: T; cpu: string }> {
-  const before = await Promise.all(servers.map(processCpuSeconds));
+  const before = await Promise.all(servers.map((server) => processCpuSeconds(server.pid)));
   const started = performance.now();
   const result = await measure();
   const seconds = (performance.now() - started) / 1000;
-  const after = await Promise.all(servers.map(processCpuSeconds));
-  return { result, cpu: after.map((cpu, i) => `${Math.round((100 * (cpu - before[i]!)) / seconds)}%`).join(', ') };
+  const after = await Promise.all(servers.map((server) => processCpuSeconds(server.pid)));
+  return { result, cpu: cpuShares(before, after, seconds) };
 }
 
 /** The concurrency levels of the scaling figures: 1, 4, 16, ... up to `max` (and `max` itself). */
@@ -252,7 +191,7 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
     const crossPartitionPairs = await preparePairs(client, fs, 'xpart', phases.inFlight, files, home, sameCopyset);
     const crossCopysetPairs = await preparePairs(client, fs, 'xcs', pairsOf, files, home, otherCopyset);
     const loop = (label: string, move: MoveFile, pairs: readonly Pair[], warmupMs: number) =>
-      withServerCpu(cluster.servers, () => closedLoop(label, phases.inFlight, phases.durationMs, warmupMs, (w) => flip(move, pairs[w]!)));
+      withServerCpu(cluster.servers, () => closedLoop(label, phases.inFlight, phases.durationMs, warmupMs, (w) => flip(move, pairs[w]!), 'renames'));
 
     // One cross-copyset rename first: if TxService is not served, say so before minutes of load.
     const probe = await flip(viaFsClient(fs), crossCopysetPairs[0]!).then(() => null, (error: unknown) => error);
@@ -314,7 +253,7 @@ async function scaling(
   let single: number | undefined;
   for (const n of levels) {
     progress(`cross-copyset renames, ${n} client(s)`);
-    const { result, cpu } = await withServerCpu(servers, () => closedLoop(`${n} clients`, n, phases.durationMs, PHASE_WARMUP_MS, (w) => flip(viaFsClient(fsClients[w]!), pairs[w]!)));
+    const { result, cpu } = await withServerCpu(servers, () => closedLoop(`${n} clients`, n, phases.durationMs, PHASE_WARMUP_MS, (w) => flip(viaFsClient(fsClients[w]!), pairs[w]!), 'renames'));
     single ??= result.perSecond;
     report.figure({ name: `cross-copyset renames, ${n} client${n === 1 ? '' : 's'}`, value: result.perSecond, unit: 'renames/s', baseline: { name: '1 client', value: single } });
     report.measured(`${n} client(s): p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms; server CPU ${cpu}`);

@@ -59,7 +59,7 @@ export interface MetaServerClientOptions {
 }
 
 /** REDIRECTED: not the leader. COPYSET_NOTEXIST: the copyset left that peer (membership changed). */
-function metaVerdict(response: { statusCode: number }): AnswerVerdict {
+export function metaVerdict(response: { statusCode: number }): AnswerVerdict {
   switch (response.statusCode) {
     case MetaStatusCode.REDIRECTED:
     case MetaStatusCode.COPYSET_NOTEXIST:

@@ -26,7 +26,8 @@ import {
 import type * as P from '../proto/index.ts';
 import type { GetDentryRequest, GetDentryResponse, GetInodeRequest, GetInodeResponse } from '../executor/requests.ts';
 import { ClientCallError } from '../client/client-errors.ts';
-import { CopysetCaller, type AnswerVerdict, type CopysetRef } from '../client/copyset-caller.ts';
+import { CopysetCaller, type CopysetRef } from '../client/copyset-caller.ts';
+import { metaVerdict } from '../client/meta-server-client.ts';
 import { GrpcPeerTransport } from '../client/grpc-peer-transport.ts';
 import { copysetKey } from '../client/partition-table.ts';
 import type { PeerTransport } from '../client/peer-transport.ts';
@@ -49,19 +50,6 @@ const WALL_CLOCK: ClientClock = {
   nowMs: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
-
-/** REDIRECTED: not the leader. COPYSET_NOTEXIST: the copyset left that peer. OVERLOAD: later. */
-function txVerdict(response: { statusCode: number }): AnswerVerdict {
-  switch (response.statusCode) {
-    case MetaStatusCode.REDIRECTED:
-    case MetaStatusCode.COPYSET_NOTEXIST:
-      return 'not-leader';
-    case MetaStatusCode.OVERLOAD:
-      return 'overloaded';
-    default:
-      return 'final';
-  }
-}
 
 export class GrpcTxRemote implements TxRemote {
   private readonly transport: PeerTransport;
@@ -139,7 +127,7 @@ export class GrpcTxRemote implements TxRemote {
         service,
         method,
         request: (appliedIndex) => (isRead ? withAppliedIndex(request, appliedIndex) : request),
-        verdict: (response) => txVerdict(response as { statusCode: number }),
+        verdict: (response) => metaVerdict(response as { statusCode: number }),
         appliedIndexOf: (response) => (response as { appliedIndex?: number }).appliedIndex,
         deadlineMs,
       });

@@ -11,6 +11,7 @@ import type { MetaServer } from '../../src/server/meta-server.ts';
 import type { TxStep } from '../../src/tx/tx-manager.ts';
 import { TxRemoteError, type CopysetAddress, type TxRemote } from '../../src/tx/tx-remote.ts';
 import { sleep, waitUntil, type TxCluster } from './tx-cluster.ts';
+import { mulberry32 } from '../../src/testing/random.ts';
 
 /** How long a trap waits for its step to be reached by the tx under test. */
 export const TRAP_WAIT_MS = 20_000;
@@ -214,17 +215,8 @@ export async function answerOf(call: Promise<unknown>): Promise<Answer> {
   }
 }
 
-/** A small seeded generator (mulberry32): the seed printed with a case replays its choices. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator: the seed printed with a case replays its choices. */
+export const seededRandom = mulberry32;
 
 // ---------------------------------------------------------------------------------------
 // Message faults between metaservers
