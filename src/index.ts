@@ -79,5 +79,13 @@ export { SnapshotFileError, inspectSnapshotFile } from './storage/snapshot-file.
 export type { SnapshotFileErrorCode, SnapshotFileInfo } from './storage/snapshot-file.ts';
 export { SnapshotLoadError } from './metastore/snapshot-io.ts';
 
+// Operations across copysets (docs/transactions.md): the coordinator's timings, statistics and step hook, and their errors.
+export { DEFAULT_TX_TIMINGS, TxManager } from './tx/tx-manager.ts';
+export type { StepHook, TxStats, TxStep, TxTimings } from './tx/tx-manager.ts';
+export { TxRemoteError } from './tx/tx-remote.ts';
+export type { TxRemoteErrorCode } from './tx/tx-remote.ts';
+export { TxFormatError } from './metastore/tx-records.ts';
+export type { TxFormatErrorCode } from './metastore/tx-records.ts';
+
 // ---- wire (proto) types, message codecs and service definitions
 export * as proto from './proto/index.ts';

@@ -17,7 +17,7 @@ import { txDecide, txPrepare, txResolve } from '../executor/tx-calls.ts';
 import { MetaStatusCode } from '../executor/status.ts';
 import { answer } from '../executor/call-context.ts';
 import { NEW_INODE, TxFormatError, compareAttempts, decodePart, deltaLock, encodeTx, linksLock, nameLock, sealLock, txIdKey } from '../metastore/tx-records.ts';
-import type { Attempt, TxEffect, TxId, TxKind, TxParticipant, TxPart, TxRecord } from '../metastore/tx-records.ts';
+import type { Attempt, TxEffect, TxId, TxParticipant, TxPart, TxRecord } from '../metastore/tx-records.ts';
 import { FsFileType, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
 import type {
@@ -617,9 +617,8 @@ function common(
   kind: TxCall['kind'],
   homePartitionId: number,
 ): Omit<TxCall, 'plan'> {
-  const { routes, ackedBelow, time, ...rest } = request;
-  void ackedBelow;
-  void time;
+  // The digest covers what is asked, not how it is routed, timed or acknowledged.
+  const { routes, ackedBelow, time, ...asked } = request;
   return {
     kind,
     poolId: request.poolId,
@@ -628,9 +627,9 @@ function common(
     txId: txIdOf(request.txId),
     homePartitionId,
     routes,
-    time: request.time ?? undefined,
-    ackedBelow: request.ackedBelow ?? undefined,
-    digest: digestOf(kind, rest),
+    time: time ?? undefined,
+    ackedBelow: ackedBelow ?? undefined,
+    digest: digestOf(kind, asked),
   };
 }
 
@@ -681,4 +680,3 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export type { TxKind };
