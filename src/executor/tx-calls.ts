@@ -217,6 +217,7 @@ function applyEffects(builder: WriteBuilder, fsId: number, part: TxPart): Inode 
       case 'allocInode': {
         const allocated = allocateInode(builder, fsId, effect.partitionId, effect.spec, time);
         if (typeof allocated === 'number') return allocated;
+        builder.putInode(effect.partitionId, allocated);
         created = allocated;
         break;
       }

@@ -272,6 +272,30 @@ describe('decide and forget', () => {
     expect(c.store.tx.recordCount).toBe(0);
   });
 
+  it('a create decided at home allocates the inode and names it in the same entry', () => {
+    const c = copyset();
+    const part: TxPart = {
+      time: TIME,
+      conditions: [
+        { c: 'dentry', partitionId: P, parent: DIR, name: 'new', inodeId: null },
+        { c: 'parent', partitionId: P, inodeId: DIR },
+      ],
+      effects: [
+        { e: 'allocInode', partitionId: P, spec: { type: FsFileType.TYPE_FILE, mode: 0o100600, uid: 1, gid: 2, length: 0, parent: DIR } },
+        { e: 'putDentry', partitionId: P, parent: DIR, name: 'new', inodeId: 0, type: FsFileType.TYPE_FILE, flag: 1 },
+        { e: 'touchDir', partitionId: P, inodeId: DIR, nlinkDelta: 0 },
+      ],
+    };
+    const entries = c.log.length;
+    const decided = run(c, (context) => txDecide(context, { txId: TX, attempt: [1, 1], fsId: FS, homePartitionId: P, part, record: { ...record(), kind: 'create' } })) as TxAnswer;
+    expect(decided.statusCode).toBe(S.OK);
+    expect(c.log.length).toBe(entries + 1);
+    const id = decided.inode!.inodeId;
+    expect(c.store.getInode(P, id)).toMatchObject({ inodeId: id, nlink: 1, parent: [DIR], uid: 1 });
+    expect(c.store.getDentry(P, DIR, 'new')?.inodeId).toBe(id);
+    expect(c.store.tx.record(txIdKey(TX))?.record.reply.inode?.inodeId).toBe(id);
+  });
+
   it('refuses a decision whose home keys changed since planning (TX_MISMATCH) or are locked by another tx (TX_KEY_LOCKED)', () => {
     const c = copyset();
     const stale: TxPart = { ...unlinkHome, conditions: [{ c: 'dentry', partitionId: P, parent: DIR, name: 'f', inodeId: 4242 }] };
