@@ -16,7 +16,7 @@ import { FsFileType, ManageInodeType, type Dentry, type Inode, type InodeAttr, t
 import { FsError, isMetaError } from './client-errors.ts';
 import { FsCalls, S_IFMT, modeOf, noWritablePartition, routedTo, type InodeChanges, type NewInodeFields } from './fs-calls.ts';
 import { renameEntry, type AtomicRenameCall, type RenameProtocol, type RenameTxCommit } from './fs-rename.ts';
-import { FsTxCalls, sameCopyset, spansCopysets } from './fs-tx.ts';
+import { FsTxCalls, spansCopysets } from './fs-tx.ts';
 import type { CallOptions, MetaServerClient } from './meta-server-client.ts';
 import { TxIdSource } from './tx-ids.ts';
 
@@ -36,11 +36,11 @@ export interface FsClientOptions {
   readonly now?: () => Time;
   readonly listPageSize?: number;
   /**
-   * 'metaraft' (default): one atomic call per rename, MetaraftService.Rename when the file
-   * system lives in one copyset, TxService otherwise; link, create and unlink whose keys
-   * leave the home copyset go through TxService too (fs-tx.ts). 'curvefs': CurveFS's
-   * PrepareRenameTx sequence inside a partition (fs-rename.ts), and CurveFS's
-   * single-RPC sequences for everything else.
+   * 'metaraft' (default): one atomic call per operation: a rename by
+   * MetaraftService.Rename when both parents share a copyset (TxService when they do not,
+   * or when the server answers TX_FAILED); create, mkdir, symlink, link, unlink and rmdir
+   * by TxService (fs-tx.ts). 'curvefs': CurveFS's PrepareRenameTx sequence inside a
+   * partition (fs-rename.ts), and CurveFS's single-RPC sequences for everything else.
    */
   readonly renameProtocol?: RenameProtocol;
   /** How the 'metaraft' protocol sends its call inside one copyset; default MetaServerClient.rename (tests may route it elsewhere). */
@@ -166,22 +166,24 @@ export class FsClient {
   }
 
   /**
-   * mkdir (FuseOpMkDir → MakeNode): CreateInode (directory) in the placed partition;
-   * CreateDentry (type directory) in the parent's partition, the server adding 1 to the
-   * parent's nlink; if CreateDentry fails, DeleteInode of the new inode.
+   * mkdir. 'metaraft': one TxService.Create (the directory, its name and the parent's
+   * nlink + 1 in one step). 'curvefs' (FuseOpMkDir → MakeNode): CreateInode (directory)
+   * in the placed partition; CreateDentry (type directory) in the parent's partition, the
+   * server adding 1 to the parent's nlink; if CreateDentry fails, DeleteInode of the new inode.
    */
   mkdir(parent: number, name: string, attributes: NodeAttributes): Promise<Inode> {
     return this.makeNode(parent, name, FsFileType.TYPE_DIRECTORY, attributes);
   }
 
-  /** create / mknod (FuseOpCreate → MakeNode): CreateInode (file); CreateDentry (type file); DeleteInode if that fails. */
+  /** create / mknod. 'metaraft': one TxService.Create. 'curvefs' (FuseOpCreate → MakeNode): CreateInode (file); CreateDentry (type file); DeleteInode if that fails. */
   create(parent: number, name: string, attributes: NodeAttributes): Promise<Inode> {
     return this.makeNode(parent, name, FsFileType.TYPE_FILE, attributes);
   }
 
   /**
-   * symlink (FuseOpSymlink): CreateInode (symlink, `symlink` = target, length = its
-   * bytes, mode 0777); CreateDentry (type symlink); DeleteInode if that fails.
+   * symlink: the inode has `symlink` = target, length = its bytes, mode 0777.
+   * 'metaraft': one TxService.Create. 'curvefs' (FuseOpSymlink): CreateInode; CreateDentry
+   * (type symlink); DeleteInode if that fails.
    */
   symlink(parent: number, name: string, target: string, attributes: Omit<NodeAttributes, 'mode'>): Promise<Inode> {
     return this.makeNode(parent, name, FsFileType.TYPE_SYM_LINK, { ...attributes, mode: 0o777 }, target);
@@ -353,9 +355,12 @@ export class FsClient {
   }
 
   /**
-   * CreateInode, then CreateDentry; DeleteInode of the new inode if the entry cannot be
-   * made (CurveFS's MakeNode). Across copysets, a candidate partition outside the
-   * parent's copyset is created by one TxService.Create instead.
+   * Protocol 'metaraft': one TxService.Create in the first placement candidate with ids
+   * left: the inode and its name appear together in one step (one entry when the
+   * candidate shares the parent's copyset), so a crash never leaves an unnamed inode.
+   * PARTITION_ALLOC_ID_FAIL marks a candidate full and tries the next with a new txId.
+   * Protocol 'curvefs': CreateInode, then CreateDentry; DeleteInode of the new inode if
+   * the entry cannot be made (CurveFS's MakeNode).
    */
   private async makeNode(parent: number, name: string, type: FsFileType, attributes: NodeAttributes, symlink?: string): Promise<Inode> {
     const options = this.opOptions();
@@ -369,32 +374,21 @@ export class FsClient {
       ...(attributes.rdev === undefined ? {} : { rdev: attributes.rdev }),
       ...(symlink === undefined ? {} : { symlink, length: Buffer.byteLength(symlink) }),
     };
-    const tx = this.acrossCopysets();
-    if (tx !== undefined) return this.makeNodeAcross(tx, name, fields, time, options);
+    if (this.tx !== undefined) return this.makeNodeAtomic(this.tx, name, fields, time, options);
     const inode = await this.calls.createInode(fields, time, options);
     await this.createEntryOf(inode, name, fields, time, options);
     return inode;
   }
 
-  /**
-   * The placement candidates in order (as FsCalls.createInode): one in the parent's
-   * copyset takes the CreateInode + CreateDentry path, any other one TxService.Create
-   * (a new txId per candidate). PARTITION_ALLOC_ID_FAIL marks a candidate full.
-   */
-  private async makeNodeAcross(tx: FsTxCalls, name: string, fields: NewInodeFields, time: Time, options: CallOptions): Promise<Inode> {
-    const home = this.calls.dentryPartition(fields.parent);
+  /** One TxService.Create per placement candidate until one has ids left. */
+  private async makeNodeAtomic(tx: FsTxCalls, name: string, fields: NewInodeFields, time: Time, options: CallOptions): Promise<Inode> {
     for (const partition of this.calls.placementCandidates(fields.parent)) {
-      let inode: Inode;
       try {
-        if (!sameCopyset(partition, home)) return await tx.create(partition, name, fields, time, options);
-        inode = await this.calls.createInodeIn(partition, fields, time, options);
+        return await tx.create(partition, name, fields, time, options);
       } catch (error) {
         if (!isMetaError(error, 'PARTITION_ALLOC_ID_FAIL')) throw error;
         this.calls.partitions.markFull(partition.partitionId);
-        continue;
       }
-      await this.createEntryOf(inode, name, fields, time, options);
-      return inode;
     }
     throw noWritablePartition(this.fsId);
   }

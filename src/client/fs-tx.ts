@@ -2,10 +2,9 @@
  * File-system operations made atomic by metaraft.tx.TxService, each sent as ONE
  * call to its home copyset (docs/transactions.md): the
  * coordinator there makes names, link counts, parent lists and times change in one
- * atomic step. FsClient takes this path with renameProtocol 'metaraft': always for link,
- * unlink and rmdir; for rename when the file system spans copysets; for create when the
- * new inode lands in another copyset than the parent's entries. Everything else keeps
- * the single-copyset calls.
+ * atomic step. FsClient takes this path with renameProtocol 'metaraft': always for
+ * create (mkdir, symlink), link, unlink and rmdir; for rename when the parents' entries
+ * live in different copysets or the one-entry rename answers TX_FAILED.
  *
  * Each call gets a fresh txId from the {@link TxIdSource}; MetaServerClient resends the
  * same request (same txId) on every retry, so a lost answer never applies twice.
@@ -60,8 +59,8 @@ export class FsTxCalls {
   }
 
   /**
-   * create / mkdir / symlink with the new inode in `inodePartition` (another copyset than
-   * the parent's entries): one TxService.Create; the reply carries the new inode.
+   * create / mkdir / symlink with the new inode in `inodePartition` (any copyset): one
+   * TxService.Create to the parent's copyset; the reply carries the new inode.
    * PARTITION_ALLOC_ID_FAIL comes back as MetaClientError for the caller to try the next
    * partition (with a new txId).
    */

@@ -2,9 +2,9 @@
  * Where a new inode goes. CurveFS's client picked a random READWRITE partition, which
  * spread a directory's inodes over every copyset and unbalanced memory
  * (curve-facts.md). metaraft's client prefers the parent's own partition while it has
- * ids left, so that a create (CreateInode, then CreateDentry in the parent's
- * partition) stays inside one copyset; after that, the other writable partitions of
- * the file system in a random order drawn from the injected source.
+ * ids left, so that a create (one TxService.Create, or CreateInode then CreateDentry in
+ * the parent's partition) stays inside one copyset and one entry; after that, the other
+ * writable partitions of the file system in a random order drawn from the injected source.
  */
 
 import type { PartitionInfo } from '../proto/index.ts';

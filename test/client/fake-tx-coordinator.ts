@@ -1,8 +1,8 @@
 /**
- * A stand-in for the TxService coordinator, for client tests: it applies a cross-copyset
- * operation to the fake copysets' states directly (step by step, not atomically: the
- * real protocol is tested with the server), so that the client's calls, retries and
- * results can be checked. It remembers answers by txId, as the real coordinator's
+ * A stand-in for the TxService coordinator, for client tests: it applies an operation,
+ * whether its keys share one copyset or not, to the fake copysets' states directly (step
+ * by step, not atomically: the real protocol is tested with the server), so that the
+ * client's calls, retries and results can be checked. It remembers answers by txId, as the real coordinator's
  * record does, and counts how often each txId was executed.
  */
 
@@ -66,7 +66,11 @@ export class FakeTxCoordinator {
     return this.at(route.partitionId);
   }
 
+  /** A new inode in `inodePartitionId` (the parent's own partition or any other) and its entry; a taken name allocates nothing. */
   private create(r: Req): Answer {
+    const home = this.at(r.dst.partitionId);
+    const taken = home.state.handle('GetDentry', { ...home.routed, fsId: r.fsId, parentInodeId: r.dst.parentInodeId, name: r.dst.name });
+    if (taken.statusCode === MetaStatusCode.OK) return { statusCode: MetaStatusCode.DENTRY_EXIST };
     const target = this.at(r.inodePartitionId);
     const made = target.state.handle('CreateInode', {
       ...target.routed, fsId: r.fsId, length: r.length ?? 0, uid: r.uid, gid: r.gid, mode: r.mode, type: r.type, parent: r.dst.parentInodeId,

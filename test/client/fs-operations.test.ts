@@ -5,9 +5,10 @@
  *
  * Layout: fs 1; copyset 1 holds partition 10 = inodes [0, 9] (root, recycle and only
  * seven more ids: it fills up); copyset 2 holds partition 20 = [10, 999]. The file
- * system spans two copysets, so an operation whose keys leave the home copyset is one
- * TxService call (recorded as Tx<Method>), answered by a fake coordinator; link, unlink
- * and rmdir are one TxService call wherever their keys are (renameProtocol 'metaraft').
+ * system spans two copysets; under renameProtocol 'metaraft' (the default) create, mkdir,
+ * symlink, link, unlink and rmdir are one TxService call each wherever their keys are
+ * (recorded as Tx<Method>), answered by a fake coordinator. A 'curvefs' client over the
+ * same table shows CurveFS's sequences (CreateInode + CreateDentry, ...).
  */
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -88,28 +89,36 @@ describe('file-system operations: RPC sequences and effects', () => {
     expect(one.state.entriesOf(FS, ROOT).map((d) => d.name)).toEqual(['.recycle']);
   });
 
-  it('mkdir: CreateInode (dir) in the parent\'s partition, then CreateDentry with type set; the server bumps the parent\'s nlink', async () => {
+  it('mkdir: one TxService.Create to the parent\'s copyset, the inode in the parent\'s partition; the directory entry bumps the parent\'s nlink', async () => {
     const before = inodeOf(ROOT).nlink;
     const dir = await fs.mkdir(ROOT, 'docs', ATTRS);
-    expect(sequence()).toEqual(['CreateInode/10', 'CreateDentry/10']);
+    expect(sequence()).toEqual(['TxCreate/10']);
     expect(dir.inodeId).toBe(3);
     expect(dir.nlink).toBe(2);
     expect(dir.mode).toBe(0o040755);
-    const [create] = requestsOf('CreateInode');
-    expect(create).toMatchObject({ type: FsFileType.TYPE_DIRECTORY, parent: ROOT, uid: 1000, gid: 100, create: T });
-    const [dentry] = requestsOf('CreateDentry');
-    expect(dentry!.dentry).toMatchObject({ fsId: FS, inodeId: 3, parentInodeId: ROOT, name: 'docs', type: FsFileType.TYPE_DIRECTORY });
+    const [create] = requestsOf('TxCreate');
+    expect(create).toMatchObject({
+      poolId: 1, copysetId: 1, fsId: FS, inodePartitionId: 10, dst: { partitionId: 10, parentInodeId: ROOT, name: 'docs' },
+      type: FsFileType.TYPE_DIRECTORY, mode: 0o040755, uid: 1000, gid: 100, time: T,
+    });
+    expect(create!.symlink).toBeUndefined();
+    expect(inodeOf(3)).toMatchObject({ type: FsFileType.TYPE_DIRECTORY, nlink: 2, parent: [ROOT], mode: 0o040755 });
+    expect(one.state.entriesOf(FS, ROOT).find((d) => d.name === 'docs')).toMatchObject({ inodeId: 3, type: FsFileType.TYPE_DIRECTORY });
     expect(inodeOf(ROOT).nlink).toBe(before + 1);
   });
 
-  it('create and symlink: CreateInode then CreateDentry (file flag set); lookup: GetDentry then GetInode', async () => {
+  it('create and symlink: one TxService.Create each (symlink: target, its length, mode 0777); lookup: GetDentry then GetInode', async () => {
     const file = await fs.create(3, 'a.txt', { ...ATTRS, mode: 0o644 });
     const link = await fs.symlink(3, 'to-a', 'a.txt', { uid: 0, gid: 0 });
-    expect(sequence()).toEqual(['CreateInode/10', 'CreateDentry/10', 'CreateInode/10', 'CreateDentry/10']);
-    expect(file.mode).toBe(0o100644);
-    expect(requestsOf('CreateDentry')[0]!.dentry.flag).toBe(DentryFlag.TYPE_FILE_FLAG);
-    expect(requestsOf('CreateInode')[1]).toMatchObject({ type: FsFileType.TYPE_SYM_LINK, symlink: 'a.txt', length: 5, mode: 0o120777 });
-    expect(link.symlink).toBe('a.txt');
+    expect(sequence()).toEqual(['TxCreate/10', 'TxCreate/10']);
+    expect(file).toMatchObject({ inodeId: 4, mode: 0o100644, nlink: 1, parent: [3] });
+    const [fileCreate, linkCreate] = requestsOf('TxCreate');
+    expect(fileCreate).toMatchObject({ inodePartitionId: 10, dst: { partitionId: 10, parentInodeId: 3, name: 'a.txt' }, type: FsFileType.TYPE_FILE, mode: 0o100644 });
+    expect(linkCreate).toMatchObject({ inodePartitionId: 10, dst: { partitionId: 10, parentInodeId: 3, name: 'to-a' }, type: FsFileType.TYPE_SYM_LINK, symlink: 'a.txt', length: 5, mode: 0o120777, uid: 0, gid: 0 });
+    // Each operation is its own transaction.
+    expect(linkCreate!.txId.seq).toBe(fileCreate!.txId.seq + 1);
+    expect(link).toMatchObject({ inodeId: 5, symlink: 'a.txt', length: 5 });
+    expect(one.state.entriesOf(FS, 3).map((d) => [d.name, d.inodeId])).toEqual([['a.txt', 4], ['to-a', 5]]);
     calls.length = 0;
     const found = await fs.lookup(3, 'a.txt');
     expect(sequence()).toEqual(['GetDentry/10', 'GetInode/10']);
@@ -125,21 +134,43 @@ describe('file-system operations: RPC sequences and effects', () => {
     expect(sequence()).toEqual(['GetDentry/10']);
   });
 
-  it('a full partition: PARTITION_ALLOC_ID_FAIL moves the create to the next partition (another copyset: one TxService.Create), which later creates go to directly', async () => {
-    // Partition 10 holds ids up to 9; 3..5 are used, so four more fit.
-    for (const name of ['f6', 'f7', 'f8', 'f9']) await fs.create(ROOT, name, ATTRS);
+  it('create onto a taken name: TxService.Create answers DENTRY_EXIST, a MetaClientError of Create; no other call, nothing to undo', async () => {
+    const failure = await fs.create(3, 'a.txt', ATTRS).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MetaClientError);
+    expect(failure).toMatchObject({ code: 'DENTRY_EXIST', method: 'Create' });
+    expect(sequence()).toEqual(['TxCreate/10']);
+    expect(one.state.entriesOf(FS, 3).map((d) => [d.name, d.inodeId])).toEqual([['a.txt', 4], ['to-a', 5]]);
+  });
+
+  it('renameProtocol \'curvefs\': create is CreateInode then CreateDentry (file flag and type set)', async () => {
+    const file = await curvefs.create(ROOT, 'f6', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/10', 'CreateDentry/10']);
+    expect(file.inodeId).toBe(6);
+    expect(requestsOf('CreateInode')[0]).toMatchObject({ type: FsFileType.TYPE_FILE, parent: ROOT, mode: 0o100755, uid: 1000, gid: 100, create: T });
+    expect(requestsOf('CreateDentry')[0]!.dentry).toMatchObject({ fsId: FS, inodeId: 6, parentInodeId: ROOT, name: 'f6', type: FsFileType.TYPE_FILE, flag: DentryFlag.TYPE_FILE_FLAG });
+    expect(one.state.entriesOf(FS, ROOT).find((d) => d.name === 'f6')?.inodeId).toBe(6);
+  });
+
+  it('a full partition: TxService.Create answers PARTITION_ALLOC_ID_FAIL, the next candidate (another copyset) gets a new one with a new txId; later creates go there directly', async () => {
+    // Partition 10 holds ids up to 9; 3..6 are used, so three more fit.
+    for (const name of ['f7', 'f8', 'f9']) await fs.create(ROOT, name, ATTRS);
     calls.length = 0;
     const spilled = await fs.create(ROOT, 'f10', ATTRS);
-    expect(sequence()).toEqual(['CreateInode/10', 'TxCreate/10']);
+    expect(sequence()).toEqual(['TxCreate/10', 'TxCreate/10']);
     expect(spilled.inodeId).toBe(10);
-    expect(requestsOf('TxCreate')[0]).toMatchObject({
+    const [full, moved] = requestsOf('TxCreate');
+    expect(full).toMatchObject({ inodePartitionId: 10, dst: { partitionId: 10, parentInodeId: ROOT, name: 'f10' } });
+    expect(moved).toMatchObject({
       poolId: 1, copysetId: 1, fsId: FS, inodePartitionId: 20, dst: { partitionId: 10, parentInodeId: ROOT, name: 'f10' },
       type: FsFileType.TYPE_FILE, mode: 0o100755, uid: 1000, gid: 100, time: T,
     });
-    expect(requestsOf('TxCreate')[0]!.routes.map((route: { partitionId: number }) => route.partitionId)).toEqual([10, 20]);
+    expect(moved!.txId.seq).toBe(full!.txId.seq + 1);
+    expect(moved!.routes.map((route: { partitionId: number }) => route.partitionId)).toEqual([10, 20]);
+    expect(client.partitions.isWritable(client.partitions.partition(10)!)).toBe(false);
     calls.length = 0;
-    const next = await fs.create(ROOT, 'f11', ATTRS);
-    expect(sequence()).toEqual(['TxCreate/10']);
+    // 'curvefs' shares the table: straight to partition 20, the entry with its parent in 10.
+    const next = await curvefs.create(ROOT, 'f11', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/20', 'CreateDentry/10']);
     expect(next.inodeId).toBe(11);
     calls.length = 0;
     // The inode lives in copyset 2, its entry with the parent in copyset 1.
@@ -245,6 +276,9 @@ describe('file-system operations: RPC sequences and effects', () => {
   it('rmdir of an empty directory held by another copyset: GetDentry, then one TxService.Unlink (directory; no ListDentry: the server checks)', async () => {
     const empty = await fs.mkdir(ROOT, 'empty', ATTRS);
     expect(empty.inodeId).toBeGreaterThanOrEqual(10); // partition 10 is full
+    // Known full: one TxService.Create, straight to partition 20.
+    expect(sequence()).toEqual(['TxCreate/10']);
+    expect(requestsOf('TxCreate')[0]).toMatchObject({ inodePartitionId: 20, type: FsFileType.TYPE_DIRECTORY });
     const parentLinks = inodeOf(ROOT).nlink;
     calls.length = 0;
     await fs.rmdir(ROOT, 'empty');
@@ -282,7 +316,13 @@ describe('rename, renameProtocol \'curvefs\' (CurveFS\'s PrepareRenameTx sequenc
   });
 
   it('a directory to another parent: the parents\' nlinks and the moved inode\'s parent list follow', async () => {
-    const sub = await fs.mkdir(3, 'sub', ATTRS);
+    const docsBefore = inodeOf(3).nlink;
+    // CurveFS's mkdir: CreateInode (partition 10 is full: 20), CreateDentry with type directory, which bumps the parent's nlink.
+    const sub = await curvefs.mkdir(3, 'sub', ATTRS);
+    expect(sequence()).toEqual(['CreateInode/20', 'CreateDentry/10']);
+    expect(requestsOf('CreateInode')[0]).toMatchObject({ type: FsFileType.TYPE_DIRECTORY, parent: 3, mode: 0o040755 });
+    expect(requestsOf('CreateDentry')[0]!.dentry).toMatchObject({ inodeId: sub.inodeId, parentInodeId: 3, name: 'sub', type: FsFileType.TYPE_DIRECTORY });
+    expect(inodeOf(3).nlink).toBe(docsBefore + 1);
     const rootLinks = inodeOf(ROOT).nlink;
     const docsLinks = inodeOf(3).nlink;
     calls.length = 0;

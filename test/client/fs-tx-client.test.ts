@@ -1,8 +1,10 @@
 /**
- * The client side of operations across copysets: which calls FsClient makes for a file
- * system in one copyset and for one spread over several, the txIds and ackedBelow it
- * sends, the same request (same txId) resent after REDIRECTED, and a new txId for each
- * placement candidate after PARTITION_ALLOC_ID_FAIL. A scripted transport answers every
+ * The client side of the TxService operations: which calls FsClient makes for a file
+ * system in one copyset and for one spread over several (renameProtocol 'metaraft':
+ * create, link, unlink and rmdir are one TxService call each; 'curvefs': CurveFS's
+ * sequences), the txIds and ackedBelow it sends, the same request (same txId) resent
+ * after REDIRECTED, and a new txId for each placement candidate after
+ * PARTITION_ALLOC_ID_FAIL. A scripted transport answers every
  * call; a fake clock makes backoffs instant.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -129,6 +131,7 @@ describe('a file system in ONE copyset', () => {
   const oneCopysetAnswers = (call: Sent): Answer => {
     switch (call.method) {
       case 'CreateInode':
+      case 'Create':
         return { statusCode: MetaStatusCode.OK, inode: inode(150) };
       case 'GetInode':
         return { statusCode: MetaStatusCode.OK, inode: inode(150) };
@@ -141,17 +144,16 @@ describe('a file system in ONE copyset', () => {
     }
   };
 
-  it('\'metaraft\': create by CreateInode + CreateDentry, rename by MetaraftService.Rename; link, unlink and rmdir each by one TxService call after their check', async () => {
+  it('\'metaraft\': create by one TxService.Create, rename by MetaraftService.Rename; link, unlink and rmdir each by one TxService call after their check', async () => {
     const { fs, client } = clientOf(SINGLE());
     transport.answer = oneCopysetAnswers;
-    await fs.create(ROOT, 'f', ATTRS);
+    expect(await fs.create(ROOT, 'f', ATTRS)).toMatchObject({ inodeId: 150 });
     await fs.link(150, ROOT, 'g');
     await fs.unlink(ROOT, 'g');
     await fs.rmdir(ROOT, 'dir');
     await fs.rename(ROOT, 'f', 120, 'h');
     expect(transport.trace()).toEqual([
-      'MetaServerService.CreateInode@1',
-      'MetaServerService.CreateDentry@1',
+      'TxService.Create@1',
       'MetaServerService.GetInode@1',
       'TxService.Link@1',
       'MetaServerService.GetDentry@1',
@@ -161,13 +163,22 @@ describe('a file system in ONE copyset', () => {
       'MetaraftService.Rename@1',
     ]);
     const routes = txRoutesOf(client.partitions, FS);
+    // The new inode in the parent's own partition: one copyset, so one entry at the server.
+    expect(transport.of(TX, 'Create')).toEqual([
+      {
+        poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 1 }, dst: { partitionId: 10, parentInodeId: ROOT, name: 'f' },
+        inodePartitionId: 10, type: FsFileType.TYPE_FILE, mode: 0o100644, uid: 3, gid: 4, routes, time: T, ackedBelow: 1,
+      },
+    ]);
     expect(transport.of(TX, 'Link')).toEqual([
-      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 1 }, inodeId: 150, dst: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, routes, time: T, ackedBelow: 1 },
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 2 }, inodeId: 150, dst: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, routes, time: T, ackedBelow: 2 },
     ]);
     expect(transport.of(TX, 'Unlink')).toEqual([
-      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 2 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, directory: false, routes, time: T, ackedBelow: 2 },
-      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 3 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'dir' }, directory: true, routes, time: T, ackedBelow: 3 },
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 3 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'g' }, directory: false, routes, time: T, ackedBelow: 3 },
+      { poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 4 }, name: { partitionId: 10, parentInodeId: ROOT, name: 'dir' }, directory: true, routes, time: T, ackedBelow: 4 },
     ]);
+    expect(transport.of(META, 'CreateInode')).toEqual([]);
+    expect(transport.of(META, 'CreateDentry')).toEqual([]);
     expect(transport.of(TX, 'Rename')).toEqual([]);
     expect(transport.of(MR, 'Rename')[0]).toMatchObject({ srcPartitionId: 10, dstPartitionId: 11, srcName: 'f', dstName: 'h' });
   });
@@ -244,52 +255,89 @@ describe('a file system over several copysets', () => {
     expect(transport.of(TX, 'Rename').at(-1)).toMatchObject({ txId: { seq: 3 }, ackedBelow: 3 });
   });
 
-  it('create: the parent\'s partition first (CreateInode + CreateDentry in its copyset); a full one moves it to TxService.Create', async () => {
+  it('create: one TxService.Create to the parent\'s copyset, the parent\'s partition first; a full one moves the inode to the next candidate (another copyset), still one call', async () => {
     const { fs, client } = clientOf(SPANNING());
     let full = false;
     transport.answer = (call) => {
-      if (call.method === 'CreateInode') return full ? { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL } : { statusCode: MetaStatusCode.OK, inode: inode(7) };
-      if (call.service === TX) return { statusCode: MetaStatusCode.OK, inode: inode(160, FsFileType.TYPE_SYM_LINK, { symlink: 'target' }) };
-      return { statusCode: MetaStatusCode.OK };
+      if (call.service !== TX) return { statusCode: MetaStatusCode.OK };
+      if (full && call.request.inodePartitionId === 10) return { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL };
+      return call.request.inodePartitionId === 10
+        ? { statusCode: MetaStatusCode.OK, inode: inode(7) }
+        : { statusCode: MetaStatusCode.OK, inode: inode(160, FsFileType.TYPE_SYM_LINK, { symlink: 'target' }) };
     };
     expect((await fs.create(ROOT, 'near', ATTRS)).inodeId).toBe(7);
-    expect(transport.trace()).toEqual(['MetaServerService.CreateInode@1', 'MetaServerService.CreateDentry@1']);
+    expect(transport.trace()).toEqual(['TxService.Create@1']);
+    expect(transport.of(TX, 'Create')[0]).toMatchObject({ txId: { seq: 1 }, dst: { partitionId: 10, parentInodeId: ROOT, name: 'near' }, inodePartitionId: 10, type: FsFileType.TYPE_FILE });
     transport.sent.length = 0;
     full = true;
     const made = await fs.symlink(ROOT, 'far', 'target', { uid: 3, gid: 4 });
     expect(made).toMatchObject({ inodeId: 160, symlink: 'target' });
-    expect(transport.trace()).toEqual(['MetaServerService.CreateInode@1', 'TxService.Create@1']);
+    expect(transport.trace()).toEqual(['TxService.Create@1', 'TxService.Create@1']);
+    const routes = txRoutesOf(client.partitions, FS);
+    const far = { poolId: 1, copysetId: 1, fsId: FS, dst: { partitionId: 10, parentInodeId: ROOT, name: 'far' }, type: FsFileType.TYPE_SYM_LINK, mode: 0o120777, uid: 3, gid: 4, symlink: 'target', length: 6, routes, time: T };
     expect(transport.of(TX, 'Create')).toEqual([
-      {
-        poolId: 1, copysetId: 1, fsId: FS, txId: { clientId: txIds.clientId, seq: 1 }, dst: { partitionId: 10, parentInodeId: ROOT, name: 'far' },
-        inodePartitionId: 20, type: FsFileType.TYPE_SYM_LINK, mode: 0o120777, uid: 3, gid: 4, symlink: 'target', length: 6,
-        routes: txRoutesOf(client.partitions, FS), time: T, ackedBelow: 1,
-      },
+      { ...far, txId: { clientId: txIds.clientId, seq: 2 }, inodePartitionId: 10, ackedBelow: 2 },
+      { ...far, txId: { clientId: txIds.clientId, seq: 3 }, inodePartitionId: 20, ackedBelow: 3 },
     ]);
     expect(client.partitions.isWritable(client.partitions.partition(10)!)).toBe(false);
+    transport.sent.length = 0;
+    // Known full: the next create goes to partition 20 directly.
+    await fs.create(ROOT, 'later', ATTRS);
+    expect(transport.of(TX, 'Create').map((request) => [request.copysetId, request.inodePartitionId])).toEqual([[1, 20]]);
+  });
+
+  it('create, \'curvefs\': CurveFS\'s CreateInode (the parent\'s partition first, a full one skipped) then CreateDentry in the parent\'s copyset; DeleteInode when the entry fails; never TxService', async () => {
+    const { client } = clientOf(SPANNING());
+    const curvefs = new FsClient({ client, fsId: FS, now: () => T, renameProtocol: 'curvefs' });
+    let full = false;
+    transport.answer = (call) => {
+      if (call.method === 'CreateInode') {
+        if (full && call.request.partitionId === 10) return { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL };
+        return { statusCode: MetaStatusCode.OK, inode: inode(call.request.partitionId === 10 ? 7 : 160) };
+      }
+      if (call.method === 'CreateDentry' && call.request.dentry.name === 'taken') return { statusCode: MetaStatusCode.DENTRY_EXIST };
+      return { statusCode: MetaStatusCode.OK };
+    };
+    expect((await curvefs.create(ROOT, 'near', ATTRS)).inodeId).toBe(7);
+    expect(transport.trace()).toEqual(['MetaServerService.CreateInode@1', 'MetaServerService.CreateDentry@1']);
+    transport.sent.length = 0;
+    full = true;
+    expect((await curvefs.mkdir(ROOT, 'far', ATTRS)).inodeId).toBe(160);
+    expect(transport.trace()).toEqual(['MetaServerService.CreateInode@1', 'MetaServerService.CreateInode@2', 'MetaServerService.CreateDentry@1']);
+    expect(transport.of(META, 'CreateDentry')[0].dentry).toMatchObject({ inodeId: 160, parentInodeId: ROOT, name: 'far', type: FsFileType.TYPE_DIRECTORY });
+    transport.sent.length = 0;
+    await expect(curvefs.create(ROOT, 'taken', ATTRS)).rejects.toMatchObject({ code: 'DENTRY_EXIST', method: 'CreateDentry' });
+    expect(transport.trace()).toEqual(['MetaServerService.CreateInode@2', 'MetaServerService.CreateDentry@1', 'MetaServerService.DeleteInode@2']);
+    expect(transport.of(META, 'DeleteInode')[0]).toMatchObject({ partitionId: 20, inodeId: 160 });
   });
 
   it('create: PARTITION_ALLOC_ID_FAIL from TxService.Create tries the next candidate with a NEW txId; none left → NO_WRITABLE_PARTITION', async () => {
     const { fs, client } = clientOf([row(10, 1, 0, 99), row(20, 2, 100, 199), row(30, 3, 200, 299)], () => 0.5);
     let creates = 0;
     transport.answer = (call) => {
-      if (call.method === 'CreateInode') return { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL };
       if (call.service === TX && call.method === 'Create') {
         creates++;
-        return creates === 1 ? { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL } : { statusCode: MetaStatusCode.OK, inode: inode(250) };
+        return creates <= 2 ? { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL } : { statusCode: MetaStatusCode.OK, inode: inode(250) };
       }
       return { statusCode: MetaStatusCode.OK };
     };
     expect((await fs.mkdir(ROOT, 'd', ATTRS)).inodeId).toBe(250);
     const sent = transport.of(TX, 'Create');
-    expect(sent.map((request) => request.txId.seq)).toEqual([1, 2]);
-    expect(sent.map((request) => request.inodePartitionId).sort()).toEqual([20, 30]);
-    expect(sent.every((request) => request.copysetId === 1 && request.type === FsFileType.TYPE_DIRECTORY && request.mode === 0o40644)).toBe(true);
-    expect(client.partitions.isWritable(client.partitions.partition(sent[0]!.inodePartitionId)!)).toBe(false);
+    expect(transport.trace()).toEqual(['TxService.Create@1', 'TxService.Create@1', 'TxService.Create@1']);
+    expect(sent.map((request) => request.txId.seq)).toEqual([1, 2, 3]);
+    // The parent's partition first, then the other two in the drawn order.
+    expect(sent[0]!.inodePartitionId).toBe(10);
+    expect(sent.slice(1).map((request) => request.inodePartitionId).sort()).toEqual([20, 30]);
+    expect(sent.every((request) => request.copysetId === 1 && request.dst.partitionId === 10 && request.type === FsFileType.TYPE_DIRECTORY && request.mode === 0o40644)).toBe(true);
+    const isWritable = (partitionId: number) => client.partitions.isWritable(client.partitions.partition(partitionId)!);
+    expect([10, sent[1]!.inodePartitionId, sent[2]!.inodePartitionId].map(isWritable)).toEqual([false, false, true]);
 
-    creates = 0;
-    transport.answer = (call) => (call.service === TX || call.method === 'CreateInode' ? { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL } : { statusCode: MetaStatusCode.OK });
+    transport.sent.length = 0;
+    transport.answer = (call) => (call.service === TX ? { statusCode: MetaStatusCode.PARTITION_ALLOC_ID_FAIL } : { statusCode: MetaStatusCode.OK });
     await expect(fs.create(ROOT, 'e', ATTRS)).rejects.toMatchObject({ code: 'NO_WRITABLE_PARTITION' });
+    // Only the one writable partition left was tried, with its own txId.
+    expect(transport.of(TX, 'Create').map((request) => [request.inodePartitionId, request.txId.seq])).toEqual([[sent[2]!.inodePartitionId, 4]]);
+    expect(transport.of(META, 'CreateInode')).toEqual([]);
   });
 
   it('link: GetInode, then TxService.Link to the new parent\'s copyset, whether the inode is held there or not (\'curvefs\': the single-copyset path)', async () => {

@@ -3,8 +3,9 @@
  * from metaraft's own executor and metastore (no Raft underneath): the client's
  * sequences must leave the server's link counts and entries as POSIX expects. Rename
  * is the default protocol: one MetaraftService.Rename over gRPC, answered by the
- * executor's `Rename`; link, unlink and rmdir are one TxService call each, answered by
- * the real coordinator (TxManager) over the same executor.
+ * executor's `Rename`; create, mkdir, symlink, link, unlink and rmdir are one TxService
+ * call each, answered by the real coordinator (TxManager) over the same executor. A
+ * 'curvefs' client over the same table keeps CurveFS's create sequence.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,11 +99,36 @@ describe('fs operations against the executor', () => {
     expect(await names(ROOT)).toEqual(['.recycle', 'c', 's']);
   });
 
-  it('CreateDentry onto a taken name: DENTRY_EXIST, and the new inode is deleted again', async () => {
+  it('create onto a taken name: one TxCreate answers DENTRY_EXIST, and no inode was allocated or left behind', async () => {
+    const store = cluster.state.store;
+    const inodesOf = () => [10, 11].map((partitionId) => store.inodeIds(partitionId, Number.MAX_SAFE_INTEGER));
+    const nextIdsOf = () => [10, 11].map((partitionId) => store.partitionInfoRaw(partitionId)?.nextId);
+    const inodesBefore = inodesOf();
+    expect(inodesBefore[0]).toContain(ROOT);
+    const nextIdsBefore = nextIdsOf();
+    expect(nextIdsBefore[0]).toBeGreaterThan(ROOT);
+    const taken = (await fs.lookup(ROOT, 'c')).inodeId;
+    cluster.clearCalls();
     const failure = await fs.create(ROOT, 'c', ATTRS).catch((error: unknown) => error);
-    expect((failure as MetaClientError).code).toBe('DENTRY_EXIST');
-    const deleted = cluster.calls.filter((call) => call.method === 'DeleteInode').at(-1)!;
-    await expect(fs.getattr(deleted.request.inodeId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(failure).toBeInstanceOf(MetaClientError);
+    expect(failure).toMatchObject({ code: 'DENTRY_EXIST', method: 'Create' });
+    expect(cluster.metaMethods()).toEqual(['TxCreate']);
+    expect(inodesOf()).toEqual(inodesBefore);
+    expect(nextIdsOf()).toEqual(nextIdsBefore);
+    expect((await fs.lookup(ROOT, 'c')).inodeId).toBe(taken);
+  });
+
+  it('\'curvefs\': CreateDentry onto a taken name: DENTRY_EXIST, and the new inode is deleted again', async () => {
+    const curvefs = new FsClient({ client, fsId: FS, now: () => ({ sec: 1_700_000_000, nsec: 0 }), renameProtocol: 'curvefs' });
+    const taken = (await fs.lookup(ROOT, 'c')).inodeId;
+    cluster.clearCalls();
+    const failure = await curvefs.create(ROOT, 'c', ATTRS).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'DENTRY_EXIST', method: 'CreateDentry' });
+    expect(cluster.metaMethods()).toEqual(['CreateInode', 'CreateDentry', 'DeleteInode']);
+    const made = cluster.calls.find((call) => call.method === 'CreateDentry')!.request.dentry.inodeId;
+    expect(cluster.calls.find((call) => call.method === 'DeleteInode')!.request.inodeId).toBe(made);
+    await expect(fs.getattr(made)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await fs.lookup(ROOT, 'c')).inodeId).toBe(taken);
   });
 
   it('the client read the executor\'s appliedIndex and sends it back on reads', async () => {
@@ -241,5 +267,29 @@ describe('link, unlink and rmdir: one TxService call each, atomic at the real co
     expect(await nlinkOf(dir)).toBe(dirLinks - 1);
     expect(await nlinkOf(sub.inodeId)).toBe(0);
     expect(await names(dir)).toEqual(['u2']);
+  });
+});
+
+describe('create, mkdir and symlink: one TxService.Create each, atomic at the real coordinator', () => {
+  it('the inode in the parent\'s partition and its entry appear together; mkdir adds the parent\'s link, symlink keeps its target and length', async () => {
+    const rootLinks = await nlinkOf(ROOT);
+    cluster.clearCalls();
+    const dir = await fs.mkdir(ROOT, 'made', ATTRS);
+    expect(cluster.metaMethods()).toEqual(['TxCreate']);
+    expect(cluster.calls[0]!.request).toMatchObject({ inodePartitionId: 10, dst: { partitionId: 10, parentInodeId: ROOT, name: 'made' }, type: FsFileType.TYPE_DIRECTORY });
+    expect(dir).toMatchObject({ type: FsFileType.TYPE_DIRECTORY, nlink: 2, parent: [ROOT], mode: 0o040755 });
+    expect(await fs.getattr(dir.inodeId)).toMatchObject({ inodeId: dir.inodeId, type: FsFileType.TYPE_DIRECTORY, nlink: 2, parent: [ROOT] });
+    expect(await nlinkOf(ROOT)).toBe(rootLinks + 1);
+    expect((await fs.lookup(ROOT, 'made')).inodeId).toBe(dir.inodeId);
+
+    cluster.clearCalls();
+    const file = await fs.create(dir.inodeId, 'file', { ...ATTRS, mode: 0o600 });
+    const link = await fs.symlink(dir.inodeId, 'link', 'file', { uid: 7, gid: 8 });
+    expect(cluster.metaMethods()).toEqual(['TxCreate', 'TxCreate']);
+    expect(await fs.getattr(file.inodeId)).toMatchObject({ type: FsFileType.TYPE_FILE, mode: 0o100600, nlink: 1, parent: [dir.inodeId] });
+    expect(await fs.getattr(link.inodeId)).toMatchObject({ type: FsFileType.TYPE_SYM_LINK, mode: 0o120777, symlink: 'file', length: 4, uid: 7, gid: 8, parent: [dir.inodeId] });
+    expect(await names(dir.inodeId)).toEqual(['file', 'link']);
+    // Files add no link to their directory.
+    expect(await nlinkOf(dir.inodeId)).toBe(2);
   });
 });

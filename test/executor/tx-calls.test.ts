@@ -237,6 +237,20 @@ describe('resolve', () => {
   });
 });
 
+describe('single-group calls around a removed directory', () => {
+  it('CreateDentry and Rename under a directory with nlink 0 (removed, in the trash) answer NOT_FOUND and change nothing', () => {
+    const c = copyset();
+    expect(c.call('UpdateInode', { ...routed(P), fsId: FS, inodeId: DIR, nlink: 0 }).statusCode).toBe(S.OK);
+    const entries = c.log.length;
+    expect(c.call('CreateDentry', { ...routed(P), dentry: { fsId: FS, inodeId: FILE, parentInodeId: DIR, name: 'late', type: FsFileType.TYPE_FILE }, create: T0 }).statusCode).toBe(
+      S.NOT_FOUND,
+    );
+    const rename = { poolId: 1, copysetId: 1, fsId: FS, srcPartitionId: P, srcParentInodeId: ROOT, srcName: 'd', dstPartitionId: P, dstParentInodeId: DIR, dstName: 'x', create: T0 };
+    expect(c.call('Rename', rename).statusCode).toBe(S.NOT_FOUND);
+    expect(c.log.length).toBe(entries);
+  });
+});
+
 describe('decide and forget', () => {
   const record = (participants: TxRecord['participants'] = []): TxRecord => ({
     v: 1,

@@ -381,12 +381,12 @@ describe('a committed transaction still resolving', () => {
   }, RACE_TIMEOUT_MS);
 });
 
-describe('known server bugs (each test fails until the bug is fixed)', () => {
+describe('regressions of server bugs found here', () => {
   /*
    * Replace directory t (inode and entries in copyset 1) by a rename through TxService
    * (t now has nlink 0 and sits in the trash), then create t/f with the default
-   * placement: FsClient sends CreateInode + CreateDentry to t's own partition (one
-   * copyset, no TxService). CreateDentry succeeds under the unlinked directory: a live
+   * placement: FsClient then sent CreateInode + CreateDentry to t's own partition (one
+   * copyset, no TxService; it now sends one TxService.Create). CreateDentry succeeded under the unlinked directory: a live
    * file (nlink 1) whose only name hangs under a removed directory, unreachable from the
    * root — and fsck.ts reports nothing. Same with any placement of the moved directory,
    * and with t in copysets 2 and 3 for a client placing the new inode next to t. A

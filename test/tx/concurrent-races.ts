@@ -21,11 +21,7 @@ const TRANSFER_CHANCE = Number(process.env.TX_RACE_TRANSFER ?? 0.2);
 const MAX_WALK = 32;
 /** Copysets for the destination parents of the crossing moves (1 holds the anchor). */
 const CROSSING_MOVE_COPYSETS = [1, 2, 3] as const;
-/**
- * Copysets for the replaced directory t. In copyset 1 the create inside t takes the
- * single-copyset CreateInode + CreateDentry path (§10: CreateDentry waits on the seal,
- * and answers NOT_FOUND under a directory already replaced).
- */
+/** Copysets for the replaced directory t (the create inside it is a TxService.Create: its 'parent' condition meets the seal). */
 const REPLACED_DIRECTORY_COPYSETS = [1, 2, 3] as const;
 /** The restart starts this many ms at most after the rename: before, during or after its commit point. */
 const CRASH_DELAY_MAX_MS = 12;
@@ -148,9 +144,8 @@ export const crossingDirectoryMoves: Race = async (ctx, rnd) => {
  * rename of an empty directory over another empty directory t, racing a create inside
  * t (§5 seal): never both. Either t was replaced while empty (the create answers
  * ENOENT, t has no entries and nlink 0) or the create won and the rename answered
- * ENOTEMPTY. When t's entries share copyset 1 with the new inode the create is a
- * single-copyset CreateInode + CreateDentry meeting the seal (§10); otherwise a
- * TxService.Create.
+ * ENOTEMPTY. The create is one TxService.Create, whose 'parent' condition meets the
+ * seal (one entry when t's entries share copyset 1 with the new inode).
  */
 export const renameOverDirectoryVersusCreate: Race = async (ctx, rnd) => {
   const { cluster, folder } = ctx;
