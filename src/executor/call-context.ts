@@ -45,12 +45,7 @@ export function anyIntent(context: CallContext, forWrite: boolean): boolean {
  */
 export function lockedBy(context: CallContext, forWrite: boolean, locks: () => readonly string[]): string | undefined {
   if (!anyIntent(context, forWrite)) return undefined;
-  if (forWrite) return context.view.lockHolder(locks());
-  for (const lock of locks()) {
-    const holders = context.store.tx.holdersOf(lock);
-    if (holders !== undefined) for (const holder of holders) return holder;
-  }
-  return undefined;
+  return forWrite ? context.view.lockHolder(locks()) : context.store.tx.holderOf(locks());
 }
 
 export function answer<R>(response: R): CallOutcome<R> {

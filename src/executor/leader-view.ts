@@ -143,9 +143,8 @@ export class LeaderView {
    */
   lockHolder(locks: readonly string[], exceptTx?: string): string | undefined {
     if (this.store.tx.intentCount === 0 && this.overlayIntentLocks.size === 0) return undefined;
-    for (const lock of locks) {
-      for (const holder of this.store.tx.holdersOf(lock) ?? []) if (holder !== exceptTx) return holder;
-    }
+    const applied = this.store.tx.holderOf(locks, exceptTx);
+    if (applied !== undefined) return applied;
     for (const [holder, held] of this.overlayIntentLocks) {
       if (holder === exceptTx) continue;
       for (const lock of locks) if (held.includes(lock)) return holder;

@@ -85,20 +85,19 @@ export function rename(context: CallContext, request: R.RenameRequest): CallOutc
     // refused; such moves need the cross-copyset protocol (docs/transactions.md).
     if (ancestry === 'unknown') return status(MetaStatusCode.TX_FAILED);
   }
-  const holder = lockedBy(context, true, () => renameLocks(request, source, moved, target, replaced));
+  const holder = lockedBy(context, true, () => inodeLocks(source, moved, target, replaced));
   if (holder !== undefined) return blocked(holder);
   const time = timeOf(context, request.create);
   applyRename(context, builder, request, source, moved, target, replaced, sourceIsDirectory, time);
   return write(builder, { statusCode: MetaStatusCode.OK });
 }
 
-/** The locks of a prepared cross-group tx this rename must not pass (§10); parent deltas commute. */
-function renameLocks(request: R.RenameRequest, source: Dentry, moved: Located | undefined, target: Dentry | undefined, replaced: Located | undefined): string[] {
-  const locks = [
-    nameLock(request.srcPartitionId, request.srcParentInodeId, request.srcName),
-    nameLock(request.dstPartitionId, request.dstParentInodeId, request.dstName),
-    sealLock(request.dstPartitionId, request.dstParentInodeId),
-  ];
+/**
+ * The locks of a prepared cross-group tx on the inodes this rename changes (§10); the
+ * names' locks were checked before the names were read, and parent deltas commute.
+ */
+function inodeLocks(source: Dentry, moved: Located | undefined, target: Dentry | undefined, replaced: Located | undefined): string[] {
+  const locks: string[] = [];
   if (moved !== undefined) locks.push(linksLock(moved.partitionId, source.inodeId), sealLock(moved.partitionId, source.inodeId));
   if (target !== undefined && replaced !== undefined) locks.push(linksLock(replaced.partitionId, target.inodeId), sealLock(replaced.partitionId, target.inodeId));
   return locks;
@@ -153,22 +152,24 @@ function updateParent(builder: WriteBuilder, partitionId: number, parentId: numb
 
 /** True when a partition of this copyset holds the id range of `inodeId` (the inode itself may be missing). */
 function holds(context: CallContext, builder: WriteBuilder, fsId: number, inodeId: number): boolean {
+  return partitionHolding(context, builder, fsId, inodeId) !== undefined;
+}
+
+/** The partition of this copyset whose range holds `inodeId` for the file system, through the builder. */
+function partitionHolding(context: CallContext, builder: WriteBuilder, fsId: number, inodeId: number): number | undefined {
   for (const partitionId of context.view.partitionIds()) {
     const info = builder.partition(partitionId);
-    if (info !== undefined && info.fsId === fsId && inRange(info, inodeId)) return true;
+    if (info !== undefined && info.fsId === fsId && inRange(info, inodeId)) return partitionId;
   }
-  return false;
+  return undefined;
 }
 
 /** Finds an inode in the partitions of this copyset (by range), through the builder. */
 function locate(context: CallContext, builder: WriteBuilder, fsId: number, inodeId: number): Located | undefined {
-  for (const partitionId of context.view.partitionIds()) {
-    const info = builder.partition(partitionId);
-    if (info === undefined || info.fsId !== fsId || !inRange(info, inodeId)) continue;
-    const inode = builder.inode(partitionId, inodeId);
-    return inode === undefined ? undefined : { partitionId, inode };
-  }
-  return undefined;
+  const partitionId = partitionHolding(context, builder, fsId, inodeId);
+  if (partitionId === undefined) return undefined;
+  const inode = builder.inode(partitionId, inodeId);
+  return inode === undefined ? undefined : { partitionId, inode };
 }
 
 /**

@@ -58,6 +58,15 @@ export class TxTable {
     return this.holders.get(lock);
   }
 
+  /** The tx (id key) of an applied intent holding one of `locks`, other than `exceptTx`. */
+  holderOf(locks: readonly string[], exceptTx?: string): string | undefined {
+    if (this.intentsByTx.size === 0) return undefined;
+    for (const lock of locks) {
+      for (const holder of this.holders.get(lock) ?? []) if (holder !== exceptTx) return holder;
+    }
+    return undefined;
+  }
+
   /** True when the partition holds an intent or a record (it is not empty). */
   hasAny(partitionId: number): boolean {
     for (const stored of this.intentsByTx.values()) if (stored.partitionId === partitionId) return true;
