@@ -32,7 +32,7 @@ import { GrpcPeerTransport } from '../client/grpc-peer-transport.ts';
 import { copysetKey } from '../client/partition-table.ts';
 import type { PeerTransport } from '../client/peer-transport.ts';
 import { DEFAULT_RETRY_POLICY, checkRetryPolicy, type ClientClock, type RetryPolicy } from '../client/retry-policy.ts';
-import { TxRemoteError, type CopysetAddress, type TxRemote } from './tx-remote.ts';
+import { TxRemoteError, type CopysetAddress, type TxPrepareAnswer, type TxRemote } from './tx-remote.ts';
 
 const TX_SERVICE = 'metaraft.tx.TxService';
 const META_SERVICE = 'curvefs.metaserver.MetaServerService';
@@ -76,8 +76,9 @@ export class GrpcTxRemote implements TxRemote {
     return this.peers.get(copysetKey(copyset.poolId, copyset.copysetId)) ?? [];
   }
 
-  prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareResponse> {
-    return this.send(target, TX_SERVICE, 'Prepare', request, deadlineMs);
+  async prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareAnswer> {
+    const { inode, ...rest } = await this.send(target, TX_SERVICE, 'Prepare', request, deadlineMs);
+    return inode === undefined ? rest : { ...rest, inode: toExecutorInode(inode) };
   }
 
   resolve(target: CopysetAddress, request: TxResolveRequest, deadlineMs: number): Promise<TxResolveResponse> {

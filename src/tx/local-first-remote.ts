@@ -16,7 +16,7 @@ import type {
 } from '../proto/metaraft-tx-types.ts';
 import type { CopysetNode } from '../server/copyset-node.ts';
 import type { TxHandlers } from '../service/tx-service.ts';
-import type { CopysetAddress, TxRemote } from './tx-remote.ts';
+import type { CopysetAddress, TxPrepareAnswer, TxRemote } from './tx-remote.ts';
 
 export class LocalFirstRemote implements TxRemote {
   constructor(
@@ -31,8 +31,9 @@ export class LocalFirstRemote implements TxRemote {
     return node !== undefined && node.term !== 0 ? node : undefined;
   }
 
-  prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareResponse> {
-    return this.leading(target) !== undefined ? this.handlers.prepare(request) : this.remote.prepare(target, request, deadlineMs);
+  prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareAnswer> {
+    // The handler answers in the executor's shape already (the service converts it for the wire).
+    return this.leading(target) !== undefined ? (this.handlers.prepare(request) as Promise<TxPrepareAnswer>) : this.remote.prepare(target, request, deadlineMs);
   }
 
   resolve(target: CopysetAddress, request: TxResolveRequest, deadlineMs: number): Promise<TxResolveResponse> {

@@ -38,12 +38,11 @@ import { TxState } from '../proto/metaraft-tx-types.ts';
 import { mayHaveBeenProposed } from '../server/copyset-node.ts';
 import type { CopysetNode } from '../server/copyset-node.ts';
 import type { TxHandlers } from '../service/tx-service.ts';
-import { toExecutorShape } from '../service/wire-shapes.ts';
 import { crc32c } from '../storage/checksum.ts';
 import { MAX_TX_ANCESTRY, RouteTable, addressOf, groupKeyOf, partOf, planCreate, planLink, planRename, planUnlink } from './tx-planner.ts';
 import type { Plan, PlanReader, PlanResult } from './tx-planner.ts';
 import { LocalFirstRemote } from './local-first-remote.ts';
-import type { CopysetAddress, TxRemote } from './tx-remote.ts';
+import type { CopysetAddress, TxPrepareAnswer, TxRemote } from './tx-remote.ts';
 
 export interface TxTimings {
   /** How long a task waits for PREPARED answers before it gives the attempt up. */
@@ -352,7 +351,7 @@ export class TxManager implements TxHandlers {
       this.abortAll(sent, call.txId, attempt);
       return retry ? { kind: 'retry' as const, statusCode } : final(statusCode);
     };
-    const prepareOne = async (groupKey: string, address: CopysetAddress, part: TxPart): Promise<TxPrepareResponse> => {
+    const prepareOne = async (groupKey: string, address: CopysetAddress, part: TxPart): Promise<TxPrepareAnswer> => {
       sent.push(address);
       try {
         const response = await this.remote.prepare(
@@ -396,7 +395,7 @@ export class TxManager implements TxHandlers {
     const answers = await Promise.all(
       secondaries.map(async ([key, planned]) => {
         const response = await prepareOne(key, planned.address, partOf(planned, time));
-        if (key === plan.createdBy && response.inode !== undefined) createdInode = inodeOfWire(response.inode);
+        if (key === plan.createdBy && response.inode !== undefined) createdInode = response.inode;
         return response;
       }),
     );
@@ -637,12 +636,6 @@ function common(
 function digestOf(kind: string, fields: object): string {
   const text = JSON.stringify([kind, fields], (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value));
   return crc32c(Buffer.from(text)).toString(16);
-}
-
-/** An inode as a remote answer carries it (xattr as a Map), in the metastore's shape. */
-function inodeOfWire(wire: unknown): Inode {
-  const inode = toExecutorShape(wire) as Inode;
-  return { ...inode, xattr: inode.xattr ?? {} };
 }
 
 function txIdOf(wire: { clientId: number; seq: number }): TxId {

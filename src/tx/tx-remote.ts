@@ -7,6 +7,7 @@
  * and throws TxRemoteError only when no leader answered in time.
  */
 import type { GetDentryRequest, GetDentryResponse, GetInodeRequest, GetInodeResponse } from '../executor/requests.ts';
+import type { Inode } from '../metastore/types.ts';
 import type {
   TxPrepareRequest,
   TxPrepareResponse,
@@ -23,8 +24,11 @@ export interface CopysetAddress {
   readonly peers: readonly string[];
 }
 
+/** A Prepare's answer with a created inode in the metastore's shape (xattr as a record), as reads return it. */
+export type TxPrepareAnswer = Omit<TxPrepareResponse, 'inode'> & { readonly inode?: Inode };
+
 export interface TxRemote {
-  prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareResponse>;
+  prepare(target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareAnswer>;
   resolve(target: CopysetAddress, request: TxResolveRequest, deadlineMs: number): Promise<TxResolveResponse>;
   status(target: CopysetAddress, request: TxStatusRequest, deadlineMs: number): Promise<TxStatusResponse>;
   getDentry(target: CopysetAddress, request: GetDentryRequest, deadlineMs: number): Promise<GetDentryResponse>;

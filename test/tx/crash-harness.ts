@@ -6,10 +6,10 @@
  */
 import { ClientCallError, FsError, MetaClientError } from '../../src/client/index.ts';
 import type { TxId } from '../../src/metastore/tx-records.ts';
-import type { TxPrepareRequest, TxPrepareResponse, TxResolveRequest, TxResolveResponse } from '../../src/proto/metaraft-tx-types.ts';
+import type { TxPrepareRequest, TxResolveRequest, TxResolveResponse } from '../../src/proto/metaraft-tx-types.ts';
 import type { MetaServer } from '../../src/server/meta-server.ts';
 import type { TxStep } from '../../src/tx/tx-manager.ts';
-import { TxRemoteError, type CopysetAddress, type TxRemote } from '../../src/tx/tx-remote.ts';
+import { TxRemoteError, type CopysetAddress, type TxPrepareAnswer, type TxRemote } from '../../src/tx/tx-remote.ts';
 import { sleep, waitUntil, type TxCluster } from './tx-cluster.ts';
 import { mulberry32 } from '../../src/testing/random.ts';
 
@@ -271,7 +271,7 @@ export class RemoteTap {
     const resolve = remote.resolve.bind(remote);
     // Own properties shadow the class's methods; restore() deletes them.
     Object.assign(remote, {
-      prepare: (target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareResponse> =>
+      prepare: (target: CopysetAddress, request: TxPrepareRequest, deadlineMs: number): Promise<TxPrepareAnswer> =>
         this.deliver({ method: 'prepare', from, target, request }, deadlineMs, () => prepare(target, request, deadlineMs)),
       resolve: (target: CopysetAddress, request: TxResolveRequest, deadlineMs: number): Promise<TxResolveResponse> =>
         this.deliver({ method: 'resolve', from, target, request }, deadlineMs, () => resolve(target, request, deadlineMs)),
