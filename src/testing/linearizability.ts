@@ -67,6 +67,15 @@ export class HistoryError extends Error {
   }
 }
 
+/** The model cannot be used for the search (not a failure of linearizability). */
+export class ModelError extends Error {
+  readonly code = 'BAD_MODEL';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
 /** Reading the clock on every search step would cost more than the step itself. */
 const DEADLINE_CHECK_INTERVAL_STEPS = 1024;
 /** Reports list at most this many operations of a prefix, so a failure stays readable. */
@@ -79,6 +88,7 @@ export function checkOperations<S, I, O>(
   options: CheckOptions = {},
 ): CheckOutcome {
   history.forEach(validateOperation);
+  validateModel(model);
   const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
   const partitions = model.partition ? model.partition(history) : [history];
   for (let p = 0; p < partitions.length; p++) {
@@ -96,6 +106,19 @@ function validateOperation<I, O>(op: Operation<I, O>, position: number): void {
   if (!Number.isFinite(op.call)) throw new HistoryError(`operation #${position}: call time must be finite, got ${op.call}`);
   if (Number.isNaN(op.return) || op.return < op.call) {
     throw new HistoryError(`operation #${position}: return time ${op.return} precedes call time ${op.call}`);
+  }
+}
+
+/**
+ * Object states hashed by the default `String(s)` all look alike ("[object Object]") and
+ * compare by identity, so memoization would never hit and the search would go exponential
+ * on histories it otherwise checks in milliseconds: refuse such a model up front.
+ */
+function validateModel<S, I, O>(model: Model<S, I, O>): void {
+  if (model.hash !== undefined) return;
+  const initial = model.init();
+  if ((typeof initial === 'object' && initial !== null) || typeof initial === 'function') {
+    throw new ModelError('the model\'s states are objects: give it hash() and equal() so explored configurations can be recognised');
   }
 }
 

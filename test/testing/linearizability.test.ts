@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kvModel, type KvInput, type KvOperation, type KvOutput } from '../../src/testing/kv-model.ts';
-import { HistoryError, checkOperations, type Model, type Operation } from '../../src/testing/linearizability.ts';
+import { HistoryError, ModelError, checkOperations, type Model, type Operation } from '../../src/testing/linearizability.ts';
 
 const UNKNOWN = Number.POSITIVE_INFINITY;
 
@@ -148,6 +148,15 @@ describe('checkOperations on hand-written key-value histories', () => {
     expect(() => check([put(1, 'x', '1', Number.NaN, 4)])).toThrow(HistoryError);
   });
 
+  it('refuses a model whose object states could not be memoized', () => {
+    const noHash: Model<{ v: string }, KvInput, KvOutput> = {
+      init: () => ({ v: '' }),
+      step: (s, input, output) => [kvModel.step(s.v, input, output)[0], { v: s.v }],
+    };
+    expect(() => checkOperations(noHash, [put(1, 'x', '1', 0, 1)])).toThrow(ModelError);
+    expect(() => checkOperations(noHash, [put(1, 'x', '1', 0, 1)])).toThrow(/hash\(\) and equal\(\)/);
+  });
+
   it('handles a long concurrent history quickly thanks to memoization', () => {
     // 10 clients, 400 operations, every value read is the latest: linearizable.
     const history: KvOperation[] = [];
@@ -179,6 +188,9 @@ const wholeStoreModel: Model<ReadonlyMap<string, string>, KvInput, KvOutput> = {
     next.set(input.key, input.op === 'put' ? input.value : current + input.value);
     return [true, next];
   },
+  // Without these every state would hash as "[object Map]" and memoization would never hit.
+  hash: (s) => JSON.stringify([...s].sort(([a], [b]) => a.localeCompare(b))),
+  equal: (a, b) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v),
 };
 
 /**
@@ -273,13 +285,20 @@ function mutate(history: KvOperation[], mutations: Mutation[]): KvOperation[] {
   return out;
 }
 
+/**
+ * Each of these histories checks in milliseconds; a search that blows up answers 'unknown'
+ * and fails the property with its seed and path, instead of hanging the run (a synchronous
+ * property cannot be interrupted by the test's timeout).
+ */
+const BOUNDED = { timeoutMs: 10_000 };
+
 describe('checkOperations against a brute-force checker', () => {
   it('accepts every history recorded from a real sequential execution with overlapping intervals', () => {
     fc.assert(
       fc.property(fc.array(plannedOperation, { minLength: 1, maxLength: 30 }), (plan) => {
         const history = executeSequentially(plan);
-        expect(checkOperations(kvModel, history).result).toBe('ok');
-        expect(checkOperations(wholeStoreModel, history).result).toBe('ok');
+        expect(checkOperations(kvModel, history, BOUNDED).result).toBe('ok');
+        expect(checkOperations(wholeStoreModel, history, BOUNDED).result).toBe('ok');
       }),
       { numRuns: 300 },
     );
@@ -292,8 +311,8 @@ describe('checkOperations against a brute-force checker', () => {
         const history = mutate(executeSequentially(plan), mutations);
         const expected = bruteForceLinearizable(wholeStoreModel, history) ? 'ok' : 'illegal';
         if (expected === 'illegal') illegal++;
-        expect(checkOperations(kvModel, history).result).toBe(expected);
-        expect(checkOperations(wholeStoreModel, history).result).toBe(expected);
+        expect(checkOperations(kvModel, history, BOUNDED).result).toBe(expected);
+        expect(checkOperations(wholeStoreModel, history, BOUNDED).result).toBe(expected);
       }),
       { numRuns: 600 },
     );
@@ -320,7 +339,7 @@ describe('checkOperations against a brute-force checker', () => {
           return: o.unknownOutcome === 0 ? UNKNOWN : o.call + o.length,
         }));
         const expected = bruteForceLinearizable(kvModel, history) ? 'ok' : 'illegal';
-        expect(checkOperations(kvModel, history).result).toBe(expected);
+        expect(checkOperations(kvModel, history, BOUNDED).result).toBe(expected);
       }),
       { numRuns: 600 },
     );
