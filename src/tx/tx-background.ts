@@ -81,6 +81,7 @@ export class TxBackground {
     if (this.running) return;
     this.running = true;
     try {
+      this.options.manager.pruneAcks(Date.now());
       const work: Promise<void>[] = [];
       for (const { poolId, copysetId, node } of this.options.copysets()) {
         let term = node.term;
@@ -188,7 +189,7 @@ export class TxBackground {
       }
       const allDone = record.participants.every((p) => progress.done.has(`${groupKeyOf(p.poolId, p.copysetId)}@${p.stamp}`));
       if (allDone) {
-        const acked = record.txId.seq < (manager.acked.get(record.txId.clientId) ?? 0);
+        const acked = record.txId.seq < manager.ackedBelow(record.txId.clientId);
         const expired = now - record.decidedAtMs >= manager.timings.outcomeRetentionMs;
         if ((acked || expired) && forget.length < MAX_FORGET_PER_ENTRY) forget.push(record.txId);
         continue;

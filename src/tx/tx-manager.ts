@@ -132,12 +132,38 @@ export class TxManager implements TxHandlers {
   readonly stats: TxStats = { attempts: 0, commits: 0, retries: {}, refusals: 0 };
   private readonly tasks = new Map<string, Task>();
   private attemptCounter = 0;
-  /** Per client: every seq below this was answered (from ackedBelow). */
-  readonly acked = new Map<number, number>();
+  /**
+   * Per client: every seq below `below` was answered (from ackedBelow), and when that was
+   * last heard. Pruned by `pruneAcks`: clients come and go, this map must not grow for ever.
+   */
+  private readonly acks = new Map<number, { below: number; atMs: number }>();
   private readonly random: () => number;
   private closed = false;
   /** Named protocol steps, for tests that crash a participant at each (§18); settable on a running server. */
   onStep: StepHook | undefined;
+
+  /** Every seq of `clientId` below the returned one was answered to the client. */
+  ackedBelow(clientId: number): number {
+    return this.acks.get(clientId)?.below ?? 0;
+  }
+
+  noteAcked(clientId: number, below: number, nowMs: number): void {
+    const known = this.acks.get(clientId);
+    this.acks.set(clientId, { below: Math.max(below, known?.below ?? 0), atMs: nowMs });
+  }
+
+  /**
+   * Forgets clients not heard from for the outcome retention: every record an old ack
+   * covers was decided before it was heard, so it has expired by now and goes anyway.
+   */
+  pruneAcks(nowMs: number): void {
+    for (const [clientId, ack] of this.acks) if (nowMs - ack.atMs >= this.timings.outcomeRetentionMs) this.acks.delete(clientId);
+  }
+
+  /** Clients whose acks are remembered. */
+  get ackedClients(): number {
+    return this.acks.size;
+  }
 
   /** Calls to other copysets: in process when this server leads the target, else over the network. */
   readonly remote: TxRemote;
@@ -271,7 +297,7 @@ export class TxManager implements TxHandlers {
     // deposed leader's new attempt cannot commit, and its client retries at the real leader.
     const confirmed = await node.readyLeaderTerm();
     if ('statusCode' in confirmed) return { statusCode: confirmed.statusCode };
-    if (call.ackedBelow !== undefined && call.ackedBelow > (this.acked.get(call.txId.clientId) ?? 0)) this.acked.set(call.txId.clientId, call.ackedBelow);
+    if (call.ackedBelow !== undefined) this.noteAcked(call.txId.clientId, call.ackedBelow, Date.now());
     const key = txIdKey(call.txId);
     const live = this.tasks.get(key);
     if (live !== undefined && live.term === confirmed.term) return live.done;
