@@ -15,7 +15,11 @@
  *  - cross copyset: partition 1 (copyset 1) and partition 2 (copyset 2), FsClient.rename:
  *    the two-phase commit, each direction with a different home copyset.
  * Figures: renames/s and p50/p99 at N in flight (default 64) for each, as ratios to the
- * baseline of the same run; then cross-copyset renames/s with 1, 4, 16 and 64 clients
+ * baseline of the same run; directory moves across copysets (the dirmove lock) at N and
+ * at 1 in flight; N workers renaming one file (conflicts: NOT_FOUND and refusals
+ * counted); TxService creates with the inode in the parent's copyset (the creates
+ * baseline) and in another, and links of inodes held by another copyset; log entries per
+ * rename on both rename paths; then cross-copyset renames/s with 1, 4, 16 and 64 clients
  * (each its own MetaServerClient, connections and directory pair, one rename in flight),
  * as ratios to the 1-client figure: unrelated directories must not serialize.
  *
@@ -23,8 +27,11 @@
  * measures the baseline, prints its table, then fails with that error.
  */
 import { performance } from 'node:perf_hooks';
-import { FsCalls, modeOf, routedTo } from '../src/client/fs-calls.ts';
+import { MetaClientError } from '../src/client/client-errors.ts';
+import { FsCalls, modeOf, routedTo, type NewInodeFields } from '../src/client/fs-calls.ts';
 import { FsClient } from '../src/client/fs-client.ts';
+import { FsTxCalls } from '../src/client/fs-tx.ts';
+import { TxIdSource } from '../src/client/tx-ids.ts';
 import { MetaServerClient } from '../src/client/meta-server-client.ts';
 import type { PartitionRoute } from '../src/client/partition-table.ts';
 import { LocalCluster, type ServerProcess } from '../src/demo/cluster-processes.ts';
@@ -75,6 +82,38 @@ async function flip(move: MoveFile, pair: Pair): Promise<void> {
   pair.sides[k] = side === 0 ? 1 : 0;
 }
 
+/** What the workers of the hot-name figure got back. */
+interface HotOutcomes {
+  moved: number;
+  /** Another worker had moved the file first (NOT_FOUND for the source name). */
+  lostRace: number;
+  /** Any other refusal, by status name. */
+  refused: Map<string, number>;
+}
+
+/**
+ * Every worker renames the pair's one file to the other directory: all of them race for
+ * the same two names. A worker that loses the race (the file had moved) counts it and
+ * goes on from the side the file is on now.
+ */
+async function contendedFlip(move: MoveFile, pair: Pair, outcomes: HotOutcomes): Promise<void> {
+  const side = pair.sides[0]!;
+  const [from, to] = side === 0 ? [pair.a, pair.b] : [pair.b, pair.a];
+  try {
+    await move(from, to, fileName(0));
+    pair.sides[0] = side === 0 ? 1 : 0;
+    outcomes.moved++;
+  } catch (error) {
+    if (!(error instanceof MetaClientError)) throw error;
+    if (error.code === 'NOT_FOUND') {
+      outcomes.lostRace++;
+      pair.sides[0] = pair.sides[0] === side ? (side === 0 ? 1 : 0) : pair.sides[0]!;
+      return;
+    }
+    outcomes.refused.set(error.code, (outcomes.refused.get(error.code) ?? 0) + 1);
+  }
+}
+
 /** Through the client's rename (TxService in a file system over several copysets). */
 function viaFsClient(fs: FsClient): MoveFile {
   return (from, to, name) => fs.rename(from, name, to, name);
@@ -116,13 +155,16 @@ async function mkdirIn(client: MetaServerClient, parent: number, name: string, p
   return inodeId;
 }
 
-/** `count` directory pairs, `a` in partition `pa` and `b` in `pb`, each with `files` files in `a` (created next to `a`). */
-async function preparePairs(client: MetaServerClient, fs: FsClient, kind: string, count: number, files: number, pa: PartitionInfo, pb: PartitionInfo): Promise<Pair[]> {
+/**
+ * `count` directory pairs, `a` in partition `pa` and `b` in `pb`, each with `files` files
+ * in `a` (created next to `a`), or `files` directories when `moved` is 'directories'.
+ */
+async function preparePairs(client: MetaServerClient, fs: FsClient, kind: string, count: number, files: number, pa: PartitionInfo, pb: PartitionInfo, moved: 'files' | 'directories' = 'files'): Promise<Pair[]> {
   return Promise.all(
     Array.from({ length: count }, async (_, w) => {
       const a = await mkdirIn(client, ROOT, `${kind}-${w}-a`, pa);
       const b = await mkdirIn(client, ROOT, `${kind}-${w}-b`, pb);
-      for (let k = 0; k < files; k++) await fs.create(a, fileName(k), FILE_ATTRIBUTES);
+      for (let k = 0; k < files; k++) await (moved === 'files' ? fs.create(a, fileName(k), FILE_ATTRIBUTES) : fs.mkdir(a, fileName(k), DIR_ATTRIBUTES));
       return { a, b, sides: Array.from({ length: files }, () => 0 as const), next: 0 };
     }),
   );
@@ -225,6 +267,11 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
     }
     report.figure({ name: 'cross-copyset vs same-partition', value: cross!.perSecond / baseline.result.perSecond, unit: 'x', target: { op: '>=', value: CROSS_COPYSET_TARGET } });
 
+    await directoryMoves(report, fs, await preparePairs(client, fs, 'dirmove', phases.inFlight, files, home, otherCopyset, 'directories'), cross!, phases, cluster.servers);
+    await hotName(report, fs, client, await preparePairs(client, fs, 'hot', 1, 1, home, otherCopyset), cross!, phases, cluster.servers);
+    await createsAndLinks(report, client, { home, otherCopyset }, crossCopysetPairs.slice(0, phases.inFlight), files, phases, cluster.servers);
+    await entriesPerRename(report, client, layout.copysetIds, { baseline: viaMetaraftRename(client, partitionOf), cross: viaFsClient(fs) }, { baseline: baselinePairs[0]!, cross: crossCopysetPairs[0]! });
+
     await scaling(report, routes, newClient, crossCopysetPairs, scalingLevels(maxClients), phases, cluster.servers);
   } finally {
     for (const client of clients) client.close();
@@ -237,6 +284,131 @@ function reportPath(report: Reporter, name: string, result: LoadResult, baseline
   report.figure({ name: `${name} renames`, value: result.perSecond, unit: 'renames/s', ...versus(baseline?.perSecond) });
   report.figure({ name: `${name} rename latency p50`, value: result.p50Ms, unit: 'ms', ...versus(baseline?.p50Ms) });
   report.figure({ name: `${name} rename latency p99`, value: result.p99Ms, unit: 'ms', ...versus(baseline?.p99Ms) });
+}
+
+/**
+ * Renames/s when every worker renames the same file between the same two directories
+ * (cross-copyset): the cost of conflicts beside the unrelated-directories figure of the
+ * same run. Workers losing the race get NOT_FOUND, as POSIX says; they are counted.
+ */
+async function hotName(report: Reporter, fs: FsClient, client: MetaServerClient, pairs: readonly Pair[], unrelated: LoadResult, phases: Phases, servers: readonly ServerProcess[]): Promise<void> {
+  const pair = pairs[0]!;
+  const outcomes: HotOutcomes = { moved: 0, lostRace: 0, refused: new Map() };
+  progress(`cross-copyset renames of one name by ${phases.inFlight} workers`);
+  const before = { ...client.caller.stats };
+  const { result, cpu } = await withServerCpu(servers, () =>
+    closedLoop('hot name', phases.inFlight, phases.durationMs, PHASE_WARMUP_MS, () => contendedFlip(viaFsClient(fs), pair, outcomes), 'renames'),
+  );
+  const stats = client.caller.stats;
+  const attempts = outcomes.moved + outcomes.lostRace + [...outcomes.refused.values()].reduce((a, b) => a + b, 0);
+  const share = (n: number): string => `${round((100 * n) / Math.max(1, attempts), 1)}%`;
+  const refused = [...outcomes.refused].map(([code, n]) => `${code} ${share(n)}`).join(', ') || 'none';
+  const movedPerSecond = result.perSecond * (outcomes.moved / Math.max(1, attempts));
+  report.figure({ name: 'one-name renames answered', value: result.perSecond, unit: 'renames/s', baseline: { name: 'cross-copyset renames, unrelated directories', value: unrelated.perSecond } });
+  report.figure({ name: 'one-name renames that moved the file', value: movedPerSecond, unit: 'renames/s', baseline: { name: 'cross-copyset renames, unrelated directories', value: unrelated.perSecond } });
+  report.measured(
+    `one name, ${phases.inFlight} workers (warm-up included): ${share(outcomes.moved)} moved the file, ${share(outcomes.lostRace)} lost the race (NOT_FOUND), refused: ${refused}; ` +
+      `p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms; client retries ${formatNumber(stats.backoffs - before.backoffs)} backoffs over ${formatNumber(stats.attempts - before.attempts)} RPC attempts; server CPU ${cpu}`,
+  );
+}
+
+/**
+ * Directories moved between parents in different copysets, each worker its own pair:
+ * every such move takes the file system's dirmove lock at the root's copyset and walks
+ * the new parent's ancestors (docs/transactions.md §8), so they serialize per file
+ * system; file renames of the same run are the baseline.
+ */
+async function directoryMoves(report: Reporter, fs: FsClient, pairs: readonly Pair[], fileRenames: LoadResult, phases: Phases, servers: readonly ServerProcess[]): Promise<void> {
+  progress(`cross-copyset directory moves, ${phases.inFlight} in flight`);
+  const { result, cpu } = await withServerCpu(servers, () => closedLoop('directory moves', phases.inFlight, phases.durationMs, PHASE_WARMUP_MS, (w) => flip(viaFsClient(fs), pairs[w]!), 'moves'));
+  report.figure({ name: 'cross-copyset directory moves', value: result.perSecond, unit: 'moves/s', baseline: { name: 'cross-copyset file renames', value: fileRenames.perSecond } });
+  report.measured(`directory moves, ${phases.inFlight} in flight: p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms; server CPU ${cpu}`);
+  // They serialize anyway: one in flight shows what the contention for the lock costs.
+  const alone = await closedLoop('directory moves, 1 in flight', 1, phases.durationMs, PHASE_WARMUP_MS, () => flip(viaFsClient(fs), pairs[0]!), 'moves');
+  report.figure({ name: 'cross-copyset directory moves, 1 in flight', value: alone.perSecond, unit: 'moves/s', baseline: { name: `${phases.inFlight} in flight`, value: result.perSecond } });
+  report.measured(`directory moves, 1 in flight: p50 ${round(alone.p50Ms, 1)} ms, p99 ${round(alone.p99Ms, 1)} ms`);
+}
+
+/**
+ * TxService.Create with the new inode in the parent's copyset (one entry: the baseline)
+ * and in another copyset (two-phase), and TxService.Link of an inode held by another
+ * copyset: each worker creates or links new names in its own directory.
+ */
+async function createsAndLinks(
+  report: Reporter,
+  client: MetaServerClient,
+  where: { home: PartitionInfo; otherCopyset: PartitionInfo },
+  pairs: readonly Pair[],
+  files: number,
+  phases: Phases,
+  servers: readonly ServerProcess[],
+): Promise<void> {
+  const calls = new FsCalls(client, FS_ID);
+  const tx = new FsTxCalls(calls, new TxIdSource());
+  const options = { deadlineMs: client.deadline() };
+  const time = (): { sec: number; nsec: number } => {
+    const ms = Date.now();
+    return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+  };
+  const fileIn = (parent: number): NewInodeFields => ({ type: FsFileType.TYPE_FILE, parent, mode: FILE_ATTRIBUTES.mode, uid: FILE_ATTRIBUTES.uid, gid: FILE_ATTRIBUTES.gid });
+  // Each worker's `a` lives in `home`; the inodes it links live in its `b` (another
+  // copyset). It links them in turn: a link's intent on its inode lasts until the resolve
+  // after the reply, and the next link of the same inode would meet it (as `--files`).
+  const targets = await Promise.all(
+    pairs.map(async (pair, w) => {
+      const made: number[] = [];
+      for (let k = 0; k < files; k++) made.push((await tx.create(where.otherCopyset, `link-target-${w}-${k}`, fileIn(pair.b), time(), options)).inodeId);
+      return made;
+    }),
+  );
+  const runs: [string, string, (w: number, i: number) => Promise<unknown>][] = [
+    ['creates, inode in the parent\'s copyset', 'creates', (w, i) => tx.create(where.home, `c-${i}`, fileIn(pairs[w]!.a), time(), options)],
+    ['creates, inode in another copyset', 'creates', (w, i) => tx.create(where.otherCopyset, `x-${i}`, fileIn(pairs[w]!.a), time(), options)],
+    ['links of an inode in another copyset', 'links', (w, i) => tx.link(targets[w]![i % files]!, pairs[w]!.a, `l-${i}`, time(), options)],
+  ];
+  let single: LoadResult | undefined;
+  for (const [name, unit, op] of runs) {
+    progress(name);
+    const { result, cpu } = await withServerCpu(servers, () => closedLoop(name, phases.inFlight, phases.durationMs, PHASE_WARMUP_MS, async (w, i) => void (await op(w, i)), unit));
+    single ??= result;
+    const versus = single === result ? {} : { baseline: { name: 'creates, inode in the parent\'s copyset', value: single.perSecond } };
+    report.figure({ name, value: result.perSecond, unit: `${unit}/s`, ...versus });
+    report.measured(`${name}: p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms; server CPU ${cpu}`);
+    if (single !== result) report.figure({ name: `${name} vs single-copyset creates`, value: result.perSecond / single.perSecond, unit: 'x', target: { op: '>=', value: CROSS_COPYSET_TARGET } });
+  }
+}
+
+/** Renames per path in the entries-per-rename figure, one at a time. */
+const ENTRIES_SAMPLE = 200;
+/** Longer than the resolver's scan period (200 ms): the previous renames' record deletions are in. */
+const SETTLE_MS = 1_000;
+
+/** Committed entries of every copyset of the file system, summed (each leader's view). */
+async function committedEntries(client: MetaServerClient, copysetIds: readonly number[]): Promise<number> {
+  const statuses = await Promise.all(copysetIds.map((copysetId) => client.getCopysetStatus({ poolId: POOL, copysetId })));
+  return statuses.reduce((sum, status) => sum + Number(status.copysetStatus?.committedIndex ?? 0), 0);
+}
+
+/**
+ * Log entries per rename over all copysets, for the one-entry rename and the cross-copyset
+ * one (prepare, decision, resolve, and a share of the batched record deletion): renames
+ * one at a time, committed indexes read before and after, with time for the background
+ * entries to land. The last rename's record stays (no later call acknowledges it): one
+ * entry in ENTRIES_SAMPLE at most.
+ */
+async function entriesPerRename(report: Reporter, client: MetaServerClient, copysetIds: readonly number[], moves: { baseline: MoveFile; cross: MoveFile }, pairs: { baseline: Pair; cross: Pair }): Promise<void> {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const perRename = async (move: MoveFile, pair: Pair): Promise<number> => {
+    await sleep(SETTLE_MS);
+    const before = await committedEntries(client, copysetIds);
+    for (let i = 0; i < ENTRIES_SAMPLE; i++) await flip(move, pair);
+    await sleep(SETTLE_MS);
+    return ((await committedEntries(client, copysetIds)) - before) / ENTRIES_SAMPLE;
+  };
+  progress(`log entries per rename (${ENTRIES_SAMPLE} renames one at a time, per path)`);
+  const baseline = await perRename(moves.baseline, pairs.baseline);
+  const cross = await perRename(moves.cross, pairs.cross);
+  report.figure({ name: 'log entries per cross-copyset rename', value: cross, unit: 'entries', baseline: { name: 'per same-partition rename', value: baseline } });
 }
 
 /** Cross-copyset renames/s with N independent clients, one rename in flight each, N = levels. */
@@ -262,7 +434,8 @@ async function scaling(
 
 const suite: Suite = {
   name: 'rename',
-  description: 'renames through the client on 3 metaserver processes: cross-copyset beside same-partition renames/s and p50/p99 at N in flight; cross-copyset scaling over 1..N clients in unrelated directories',
+  description:
+    'renames through the client on 3 metaserver processes: cross-copyset beside same-partition renames/s and p50/p99 at N in flight; one contended name; creates and links across copysets beside single-copyset creates; cross-copyset scaling over 1..N clients in unrelated directories',
   flags: {
     inflight: { description: 'renames in flight (closed-loop workers) for the main figures', default: 64, quick: 64 },
     clients: { description: 'most independent clients in the scaling figures (levels 1, 4, 16, ... up to it)', default: 64, quick: 64 },
