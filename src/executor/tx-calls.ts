@@ -15,9 +15,9 @@
 import { FIRST_ALLOCATABLE_INODE_ID, FsFileType, PartitionStatus } from '../metastore/types.ts';
 import type { Inode, Time } from '../metastore/types.ts';
 import { DentryFlag } from '../proto/metaserver-types.ts';
-import { NEW_INODE, compareAttempts, conflictingLocks, locksOfPart, txIdKey } from '../metastore/tx-records.ts';
+import { NEW_INODE, compareAttempts, conflictingLocks, isDirmoveLockOnly, locksOfPart, txIdKey } from '../metastore/tx-records.ts';
 import type { Attempt, CoordinatorRef, TxCondition, TxEffect, TxId, TxIntent, TxPart, TxRecord } from '../metastore/tx-records.ts';
-import { answer, checkPartition, newBuilder, write } from './call-context.ts';
+import { answer, blocked, checkPartition, newBuilder, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import { newInode } from './inode-calls.ts';
 import { MetaStatusCode } from './status.ts';
@@ -56,6 +56,12 @@ export function txPrepare(context: CallContext, call: PrepareCall): CallOutcome<
       return answer({ statusCode: MetaStatusCode.OK, stamp: existing.intent.stamp, ...createdInode(existing.intent.part) });
     }
     // An earlier attempt's intent: replaced by this one in the same key.
+  }
+  if (isDirmoveLockOnly(call.part)) {
+    // The one prepare that waits (§8 as built): it is its attempt's first step and holds
+    // nothing, so waiting closes no cycle; the copyset wakes it when the holder's intent goes.
+    const holder = context.view.lockHolder(locksOfPart(call.part).flatMap(conflictingLocks), key);
+    if (holder !== undefined) return blocked(holder);
   }
   const builder = newBuilder(context);
   const refused = checkPart(context, builder, call.fsId, call.part, key);

@@ -84,6 +84,14 @@ export interface TxPart {
   readonly effects: readonly TxEffect[];
 }
 
+/**
+ * The part a directory move prepares first at the anchor (§8): the fs-wide dirmove lock
+ * and nothing else. Its tx holds no other intent of its attempt yet.
+ */
+export function isDirmoveLockOnly(part: TxPart): boolean {
+  return part.effects.length === 0 && part.conditions.length > 0 && part.conditions.every((condition) => condition.c === 'dirmove');
+}
+
 /** The coordinator as an intent remembers it: its home partition's copyset and peers. */
 export interface CoordinatorRef {
   readonly poolId: number;

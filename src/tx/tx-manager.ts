@@ -16,7 +16,7 @@
 import { txDecide, txPrepare, txResolve } from '../executor/tx-calls.ts';
 import { MetaStatusCode } from '../executor/status.ts';
 import { answer } from '../executor/call-context.ts';
-import { NEW_INODE, TxFormatError, compareAttempts, decodePart, deltaLock, encodeTx, linksLock, nameLock, sealLock, txIdKey } from '../metastore/tx-records.ts';
+import { NEW_INODE, TxFormatError, compareAttempts, decodePart, deltaLock, encodeTx, isDirmoveLockOnly, linksLock, nameLock, sealLock, txIdKey } from '../metastore/tx-records.ts';
 import type { Attempt, TxEffect, TxId, TxParticipant, TxPart, TxRecord } from '../metastore/tx-records.ts';
 import { FsFileType, ROOT_INODE_ID } from '../metastore/types.ts';
 import type { Dentry, Inode, Time } from '../metastore/types.ts';
@@ -41,6 +41,7 @@ import type { TxHandlers } from '../service/tx-service.ts';
 import { crc32c } from '../storage/checksum.ts';
 import { MAX_TX_ANCESTRY, RouteTable, addressOf, groupKeyOf, partOf, planCreate, planLink, planRename, planUnlink } from './tx-planner.ts';
 import type { Plan, PlanReader, PlanResult } from './tx-planner.ts';
+import { AnchorQueue } from './anchor-queue.ts';
 import { LocalFirstRemote } from './local-first-remote.ts';
 import type { CopysetAddress, TxPrepareAnswer, TxRemote } from './tx-remote.ts';
 
@@ -71,6 +72,12 @@ export const DEFAULT_TX_TIMINGS: TxTimings = {
 /** First and largest back-off between attempts of one tx (randomized, doubling). */
 const BACKOFF_FIRST_MS = 10;
 const BACKOFF_MAX_MS = 500;
+/**
+ * How long a directory move's lock-only prepare waits for its turn in the anchor's queue.
+ * With the head's own wait for the holder (at most LOCK_WAIT_BUDGET_MS, rarely more than
+ * one Raft round) it stays within the coordinator's prepare deadline (5 s).
+ */
+const ANCHOR_QUEUE_WAIT_MS = 1_500;
 /** Deadline of one Resolve or Status call. */
 const SHORT_CALL_MS = 2_000;
 /** How often a task whose decision's outcome is unknown looks for its record. */
@@ -131,6 +138,7 @@ export class TxManager implements TxHandlers {
   readonly timings: TxTimings;
   readonly stats: TxStats = { attempts: 0, commits: 0, retries: {}, refusals: 0 };
   private readonly tasks = new Map<string, Task>();
+  private readonly anchorQueue = new AnchorQueue();
   private attemptCounter = 0;
   /**
    * Per client: every seq below `below` was answered (from ackedBelow), and when that was
@@ -243,9 +251,12 @@ export class TxManager implements TxHandlers {
       throw error;
     }
     const coordinator = { poolId: request.coordinator.poolId, copysetId: request.coordinator.copysetId, partitionId: request.coordinator.partitionId, peers: [...request.coordinator.peers] };
-    const response = await node.call((context, slot) =>
-      txPrepare(context, { txId: txIdOf(request.txId), attempt: [request.attemptTerm, request.attemptN], stamp: slot.index, coordinator, fsId: request.fsId, part }),
-    );
+    const prepareNow = () =>
+      node.call((context, slot) => txPrepare(context, { txId: txIdOf(request.txId), attempt: [request.attemptTerm, request.attemptN], stamp: slot.index, coordinator, fsId: request.fsId, part }));
+    // §8: directory moves take the anchor's dirmove lock in arrival order (anchor-queue.ts).
+    const response = isDirmoveLockOnly(part)
+      ? await this.anchorQueue.run(`${node.groupId}|${request.fsId}`, ANCHOR_QUEUE_WAIT_MS, prepareNow, () => ({ statusCode: MetaStatusCode.OVERLOAD }))
+      : await prepareNow();
     // The inode goes out in the executor's shape; the service turns it into the wire's.
     return { statusCode: response.statusCode, ...(response.stamp === undefined ? {} : { stamp: response.stamp }), ...(response.inode === undefined ? {} : { inode: response.inode }), appliedIndex: response.appliedIndex ?? 0 } as unknown as TxPrepareResponse;
   }

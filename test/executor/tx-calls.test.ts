@@ -137,6 +137,25 @@ describe('prepare', () => {
     expect(seal.statusCode).toBe(S.TX_KEY_LOCKED);
   });
 
+  it('a directory move\'s lock-only prepare waits for the dirmove lock; a part with other keys is still refused', () => {
+    const c = copyset();
+    const lockOnly: TxPart = { time: TIME, conditions: [{ c: 'dirmove', fsId: FS }], effects: [] };
+    expect((prepare(c, lockOnly) as TxAnswer).statusCode).toBe(S.OK);
+    const second: TxId = { clientId: 78, seq: 1 };
+    // Blocked on the holder (the copyset wakes it when the holder's intent goes), nothing written.
+    const entries = c.log.length;
+    expect(prepare(c, lockOnly, [1, 1], second)).toEqual({ blocked: txIdKey(TX) });
+    expect(c.log.length).toBe(entries);
+    // An anchor that also holds keys of the move prepares after the lock is taken: no waiting there.
+    const withKeys: TxPart = { ...linkPart(), conditions: [{ c: 'dirmove', fsId: FS }, ...linkPart().conditions] };
+    expect((prepare(c, withKeys, [1, 1], { clientId: 79, seq: 1 }) as TxAnswer).statusCode).toBe(S.TX_KEY_LOCKED);
+    // The holder's own later attempt is not blocked by its own lock.
+    expect((prepare(c, lockOnly, [1, 2]) as TxAnswer).statusCode).toBe(S.OK);
+    // Once the holder is gone the waiter's prepare goes through.
+    expect((run(c, (context) => txResolve(context, { txId: TX, commit: false, stamp: undefined, attempt: [1, 2] })) as TxAnswer).statusCode).toBe(S.OK);
+    expect((prepare(c, lockOnly, [1, 1], second) as TxAnswer).statusCode).toBe(S.OK);
+  });
+
   it('refuses a part whose conditions do not hold: TX_MISMATCH, or TARGET_DIRECTORY_EXIST for a non-empty directory', () => {
     const c = copyset();
     const wrongName: TxCondition = { c: 'dentry', partitionId: P, parent: DIR, name: 'f', inodeId: 999 };
