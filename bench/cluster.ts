@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { serverNodeArgs } from '../src/demo/cluster-processes.ts';
 import { FsClient } from '../src/client/fs-client.ts';
 import { MetaServerClient } from '../src/client/meta-server-client.ts';
 import { dentryKey, inodeKey } from '../src/metastore/keys.ts';
@@ -57,7 +58,7 @@ async function freePorts(count: number): Promise<number[]> {
 /** Spawns `metaraft serve` and resolves once it says it serves. */
 function startServer(children: ChildProcess[], id: string, listen: string, dataDir: string, peers: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--id', id, '--listen', listen, '--data', dataDir, '--peers', peers, '--copysets', '1', '--pool', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...serverNodeArgs(), '--import', 'tsx', CLI, 'serve', '--id', id, '--listen', listen, '--data', dataDir, '--peers', peers, '--copysets', '1', '--pool', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${id} did not serve within ${SERVE_TIMEOUT_MS} ms: ${output.trim()}`)), SERVE_TIMEOUT_MS);
