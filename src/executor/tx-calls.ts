@@ -100,6 +100,7 @@ export function txDecide(context: CallContext, call: DecideCall): CallOutcome<Tx
     const { statusCode, inode } = recorded.record.reply;
     return answer<TxAnswer>({ statusCode: statusCode as MetaStatusCode, ...(inode === undefined ? {} : { inode }) });
   }
+  if (!isValidPart(call.part) || !isU32(call.fsId)) return answer({ statusCode: MetaStatusCode.PARAM_ERROR });
   const builder = newBuilder(context);
   const refused = checkPart(context, builder, call.fsId, call.part, key);
   if (refused !== undefined) return answer({ statusCode: refused });

@@ -51,9 +51,11 @@ export function isTime(value: unknown): value is Time {
   return isU64(sec) && typeof nsec === 'number' && Number.isInteger(nsec) && nsec >= 0 && nsec < NANOSECONDS_PER_SECOND;
 }
 
-/** A legal path component: non-empty, well-formed, at most MAX_NAME_BYTES of UTF-8, no '/' or NUL. */
+/** A legal path component: not "." or "..", non-empty, well-formed, at most MAX_NAME_BYTES of UTF-8, no '/' or NUL. */
 export function isValidName(name: unknown): name is string {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_BYTES) return false;
+  // POSIX: "." and ".." name the directory and its parent; they are never entries.
+  if (name === '.' || name === '..') return false;
   let ascii = true;
   for (let i = 0; i < name.length; i++) {
     const unit = name.charCodeAt(i);
@@ -64,8 +66,9 @@ export function isValidName(name: unknown): name is string {
   return ascii || isWellFormedWithin(name, MAX_NAME_BYTES);
 }
 
+/** A symlink target: non-empty, well-formed, at most MAX_SYMLINK_BYTES of UTF-8, no NUL (readlink returns a C string). */
 export function isValidSymlink(target: unknown): target is string {
-  return typeof target === 'string' && target.length > 0 && isWellFormedWithin(target, MAX_SYMLINK_BYTES);
+  return typeof target === 'string' && target.length > 0 && !target.includes('\0') && isWellFormedWithin(target, MAX_SYMLINK_BYTES);
 }
 
 /**

@@ -42,6 +42,7 @@ import { crc32c } from '../storage/checksum.ts';
 import { MAX_TX_ANCESTRY, RouteTable, addressOf, groupKeyOf, partOf, planCreate, planLink, planRename, planUnlink } from './tx-planner.ts';
 import type { Plan, PlanReader, PlanResult } from './tx-planner.ts';
 import { AnchorQueue } from './anchor-queue.ts';
+import { isWellFormedCreate, isWellFormedLink, isWellFormedRename, isWellFormedUnlink } from './tx-request-checks.ts';
 import { LocalFirstRemote } from './local-first-remote.ts';
 import type { CopysetAddress, TxPrepareAnswer, TxRemote } from './tx-remote.ts';
 
@@ -195,6 +196,7 @@ export class TxManager implements TxHandlers {
   // ------------------------------------------------------------------ client calls
 
   rename(request: TxRenameRequest): Promise<TxReply> {
+    if (!isWellFormedRename(request)) return malformed();
     return this.run({
       ...common(request, 'rename', request.src.partitionId),
       plan: (reader, routes, home) =>
@@ -207,6 +209,7 @@ export class TxManager implements TxHandlers {
   }
 
   link(request: TxLinkRequest): Promise<TxReply> {
+    if (!isWellFormedLink(request)) return malformed();
     return this.run({
       ...common(request, 'link', request.dst.partitionId),
       plan: (reader, routes, home) => planLink(reader, routes, home, { inodeId: request.inodeId, dst: { ...request.dst } }),
@@ -214,6 +217,7 @@ export class TxManager implements TxHandlers {
   }
 
   create(request: TxCreateRequest): Promise<TxReply> {
+    if (!isWellFormedCreate(request)) return malformed();
     const spec = {
       type: request.type,
       mode: request.mode,
@@ -232,6 +236,7 @@ export class TxManager implements TxHandlers {
   }
 
   unlink(request: TxUnlinkRequest): Promise<TxReply> {
+    if (!isWellFormedUnlink(request)) return malformed();
     return this.run({
       ...common(request, 'unlink', request.name.partitionId),
       plan: (reader, routes, home) => planUnlink(reader, routes, home, { name: { ...request.name }, directory: request.directory }),
@@ -647,6 +652,11 @@ export class TxManager implements TxHandlers {
 }
 
 // ---------------------------------------------------------------------------------------
+
+/** A client call that fails its shape checks: answered at once, nothing planned or written. */
+function malformed(): Promise<TxReply> {
+  return Promise.resolve({ statusCode: MetaStatusCode.PARAM_ERROR });
+}
 
 function common(
   request: { poolId: number; copysetId: number; fsId: number; txId: { clientId: number; seq: number }; routes: readonly TxRoute[]; time?: Time; ackedBelow?: number },

@@ -110,6 +110,8 @@ describe('CreateInode', () => {
     expect(createInode(FsFileType.TYPE_SYM_LINK, { symlink: '' }).statusCode).toBe(S.SYM_LINK_EMPTY);
     const link = createInode(FsFileType.TYPE_SYM_LINK, { symlink: '../target' });
     expect(getInode(link.inode!.inodeId).inode!.symlink).toBe('../target');
+    // readlink returns a C string: a target with NUL could not come back whole.
+    expect(createInode(FsFileType.TYPE_SYM_LINK, { symlink: 'a\0b' }).statusCode).toBe(S.PARAM_ERROR);
   });
 
   test('bad input is PARAM_ERROR and changes nothing', () => {
@@ -232,11 +234,12 @@ describe('dentries', () => {
     expect(createDentry('x', 3, FsFileType.TYPE_FILE, 4).statusCode).toBe(S.PARAM_ERROR);
   });
 
-  test('names: empty, too long, with / or NUL, lone surrogates are PARAM_ERROR; 255 bytes is fine', () => {
-    for (const name of ['', 'a/b', 'a\0b', 'x'.repeat(256), 'é'.repeat(128), '\uD800x', undefined]) {
+  test('names: empty, "." or "..", too long, with / or NUL, lone surrogates are PARAM_ERROR; 255 bytes is fine', () => {
+    for (const name of ['', '.', '..', 'a/b', 'a\0b', 'x'.repeat(256), 'é'.repeat(128), '\uD800x', undefined]) {
       expect(createDentry(name as string, 4, FsFileType.TYPE_FILE).statusCode).toBe(S.PARAM_ERROR);
     }
     expect(createDentry('é'.repeat(127) + 'x', 4, FsFileType.TYPE_FILE).statusCode).toBe(S.OK);
+    for (const name of ['...', '.a', 'a.']) expect(createDentry(name, 4, FsFileType.TYPE_FILE).statusCode).toBe(S.OK);
     expect(c.call('GetDentry', { ...routed(P), fsId: FS, parentInodeId: 1, name: 'a/b' }).statusCode).toBe(S.PARAM_ERROR);
   });
 
