@@ -99,6 +99,17 @@ class PartsBuilder {
   effect(route: TxRoute, effect: TxEffect): void {
     this.partOf(route).effects.push(effect);
   }
+
+  /**
+   * The inode a removed name (unlink, rmdir, rename over it) named, where it lives: its
+   * type checked, a directory also empty (the seal); a file loses one link, a directory
+   * all of them; `parent` leaves its parent list.
+   */
+  loseName(route: TxRoute, inodeId: number, type: FsFileType, parent: number, directory: boolean): void {
+    this.condition(route, { c: 'inode', partitionId: route.partitionId, inodeId, type, linkable: false });
+    if (directory) this.condition(route, { c: 'empty', partitionId: route.partitionId, inodeId });
+    this.effect(route, { e: 'relink', partitionId: route.partitionId, inodeId, nlinkDelta: directory ? 0 : -1, zero: directory, parentRemove: parent, parentAdd: null });
+  }
 }
 
 /** The time and the parts as sent: each group's TxPart. */
@@ -188,18 +199,7 @@ export async function planRename(reader: PlanReader, routes: RouteTable, home: C
     parentAdd: changesParent ? dst.parentInodeId : null,
   });
   if (replaced !== undefined) {
-    const { route, inode } = replaced;
-    parts.condition(route, { c: 'inode', partitionId: route.partitionId, inodeId: inode.inodeId, type: inode.type, linkable: false });
-    if (isDirectory) parts.condition(route, { c: 'empty', partitionId: route.partitionId, inodeId: inode.inodeId });
-    parts.effect(route, {
-      e: 'relink',
-      partitionId: route.partitionId,
-      inodeId: inode.inodeId,
-      nlinkDelta: isDirectory ? 0 : -1,
-      zero: isDirectory,
-      parentRemove: dst.parentInodeId,
-      parentAdd: null,
-    });
+    parts.loseName(replaced.route, replaced.inode.inodeId, replaced.inode.type, dst.parentInodeId, isDirectory);
   }
   const plan: Plan = { kind: 'rename', parts: parts.parts };
   if (isDirectory && changesParent) {
@@ -277,17 +277,7 @@ export async function planUnlink(reader: PlanReader, routes: RouteTable, home: C
   parts.condition(route, { c: 'dentry', partitionId: name.partitionId, parent: name.parentInodeId, name: name.name, inodeId: entry.inodeId });
   parts.effect(route, { e: 'delDentry', partitionId: name.partitionId, parent: name.parentInodeId, name: name.name });
   parts.effect(route, { e: 'touchDir', partitionId: name.partitionId, inodeId: name.parentInodeId, nlinkDelta: directory ? -1 : 0 });
-  parts.condition(inodeRoute, { c: 'inode', partitionId: inodeRoute.partitionId, inodeId: entry.inodeId, type: inode.type, linkable: false });
-  if (directory) parts.condition(inodeRoute, { c: 'empty', partitionId: inodeRoute.partitionId, inodeId: entry.inodeId });
-  parts.effect(inodeRoute, {
-    e: 'relink',
-    partitionId: inodeRoute.partitionId,
-    inodeId: entry.inodeId,
-    nlinkDelta: directory ? 0 : -1,
-    zero: directory,
-    parentRemove: name.parentInodeId,
-    parentAdd: null,
-  });
+  parts.loseName(inodeRoute, entry.inodeId, inode.type, name.parentInodeId, directory);
   return { kind: 'plan', plan: { kind: directory ? 'rmdir' : 'unlink', parts: parts.parts } };
 }
 
