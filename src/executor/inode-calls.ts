@@ -1,9 +1,10 @@
 /** Inode calls: CreateRootInode, CreateManageInode, CreateInode, GetInode, UpdateInode, DeleteInode, BatchGet*. */
 import { FsFileType, FIRST_ALLOCATABLE_INODE_ID, isFsFileType, ManageInodeType, PartitionStatus, RECYCLE_DIRECTORY_NAME, RECYCLE_INODE_ID, ROOT_INODE_ID } from '../metastore/types.ts';
-import type { Inode, Time, XAttr } from '../metastore/types.ts';
+import type { Inode, PartitionInfo, Time, XAttr } from '../metastore/types.ts';
 import { deltaLock, linksLock, sealLock } from '../metastore/tx-records.ts';
 import { answer, blocked, checkPartition, lockedBy, newBuilder, status, timeOf, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
+import type { WriteBuilder } from './write-builder.ts';
 import type * as R from './requests.ts';
 import { InodeOpenStatusChange } from './requests.ts';
 import { MetaStatusCode } from './status.ts';
@@ -51,6 +52,27 @@ export function newInode(fields: NewInodeFields): Inode {
     xattr: {},
     parent: fields.parent,
   };
+}
+
+/**
+ * Why the partition cannot give a new inode its next id now (PARTITION_ALLOC_ID_FAIL:
+ * read-only or exhausted; INODE_EXIST: the id is taken), or undefined when it can.
+ */
+export function inodeAllocationRefusal(builder: WriteBuilder, info: PartitionInfo): MetaStatusCode | undefined {
+  const nextId = nextInodeIdOf(info);
+  if (info.status === PartitionStatus.READONLY || nextId > info.end) return MetaStatusCode.PARTITION_ALLOC_ID_FAIL;
+  if (builder.inode(info.partitionId, nextId) !== undefined) return MetaStatusCode.INODE_EXIST;
+  return undefined;
+}
+
+/** The id the partition's next new inode gets. */
+export function nextInodeIdOf(info: PartitionInfo): number {
+  return info.nextId ?? Math.max(FIRST_ALLOCATABLE_INODE_ID, info.start);
+}
+
+/** Moves the partition past `inodeId`: its last id turns it read-only in the same entry (CurveFS: PARTITION_ALLOC_ID_FAIL then). */
+export function advancePastInode(builder: WriteBuilder, info: PartitionInfo, inodeId: number): void {
+  builder.putPartition(info, inodeId + 1, inodeId + 1 > info.end ? PartitionStatus.READONLY : info.status);
 }
 
 function hasOwner(request: { fsId: unknown; uid: unknown; gid: unknown; mode: unknown }): boolean {
@@ -108,9 +130,9 @@ export function createInode(context: CallContext, request: R.CreateInodeRequest)
     if (!isValidSymlink(request.symlink)) return status(PARAM_ERROR);
     symlink = request.symlink;
   }
-  const nextId = info!.nextId ?? Math.max(FIRST_ALLOCATABLE_INODE_ID, info!.start);
-  if (info!.status === PartitionStatus.READONLY || nextId > info!.end) return status(MetaStatusCode.PARTITION_ALLOC_ID_FAIL);
-  if (builder.inode(request.partitionId, nextId) !== undefined) return status(MetaStatusCode.INODE_EXIST);
+  const refused = inodeAllocationRefusal(builder, info!);
+  if (refused !== undefined) return status(refused);
+  const nextId = nextInodeIdOf(info!);
   const time = timeOf(context, request.create);
   // Fields listed, not spread from the request: a create's hot path (see WriteBuilder.putPartition).
   const inode = newInode({
@@ -127,9 +149,7 @@ export function createInode(context: CallContext, request: R.CreateInodeRequest)
     time,
   });
   builder.putInode(request.partitionId, inode);
-  // The last id turns the partition read-only in the same entry (CurveFS: PARTITION_ALLOC_ID_FAIL then).
-  const exhausted = nextId + 1 > info!.end;
-  builder.putPartition(info!, nextId + 1, exhausted ? PartitionStatus.READONLY : info!.status);
+  advancePastInode(builder, info!, nextId);
   return write(builder, { statusCode: MetaStatusCode.OK, inode });
 }
 

@@ -12,14 +12,14 @@
  * Effects are computed against the values current when they are applied, so parent
  * deltas commute with single-group writes that ran meanwhile.
  */
-import { FIRST_ALLOCATABLE_INODE_ID, FsFileType, PartitionStatus } from '../metastore/types.ts';
+import { FsFileType } from '../metastore/types.ts';
 import type { Inode, Time } from '../metastore/types.ts';
 import { DentryFlag } from '../proto/metaserver-types.ts';
 import { NEW_INODE, compareAttempts, conflictingLocks, isDirmoveLockOnly, locksOfPart, txIdKey } from '../metastore/tx-records.ts';
 import type { Attempt, CoordinatorRef, TxCondition, TxEffect, TxId, TxIntent, TxPart, TxRecord } from '../metastore/tx-records.ts';
 import { answer, blocked, checkPartition, newBuilder, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
-import { newInode } from './inode-calls.ts';
+import { advancePastInode, inodeAllocationRefusal, newInode, nextInodeIdOf } from './inode-calls.ts';
 import { MetaStatusCode } from './status.ts';
 import { isTime, isU32, isU64, isValidName, isValidSymlink } from './validate.ts';
 import type { WriteBuilder } from './write-builder.ts';
@@ -31,15 +31,8 @@ export interface TxAnswer {
   inode?: Inode;
 }
 
-export interface PrepareCall {
-  readonly txId: TxId;
-  readonly attempt: Attempt;
-  /** The log index the prepare entry will get: the intent's stamp. */
-  readonly stamp: number;
-  readonly coordinator: CoordinatorRef;
-  readonly fsId: number;
-  readonly part: TxPart;
-}
+/** The intent to record, as asked (`stamp`: the log index the prepare entry will get). */
+export type PrepareCall = Omit<TxIntent, 'v'>;
 
 /** Validates a part (outside input) and prepares it: one entry SETting the intent. */
 export function txPrepare(context: CallContext, call: PrepareCall): CallOutcome<TxAnswer> {
@@ -274,9 +267,9 @@ function allocateInode(builder: WriteBuilder, fsId: number, partitionId: number,
   const info = builder.partition(partitionId);
   const failed = checkPartition(info, fsId);
   if (failed !== undefined) return failed;
-  const nextId = info!.nextId ?? Math.max(FIRST_ALLOCATABLE_INODE_ID, info!.start);
-  if (info!.status === PartitionStatus.READONLY || nextId > info!.end) return MetaStatusCode.PARTITION_ALLOC_ID_FAIL;
-  if (builder.inode(partitionId, nextId) !== undefined) return MetaStatusCode.INODE_EXIST;
+  const refused = inodeAllocationRefusal(builder, info!);
+  if (refused !== undefined) return refused;
+  const nextId = nextInodeIdOf(info!);
   const inode = newInode({
     inodeId: nextId,
     fsId,
@@ -290,8 +283,7 @@ function allocateInode(builder: WriteBuilder, fsId: number, partitionId: number,
     symlink: spec.symlink ?? undefined,
     time,
   });
-  const exhausted = nextId + 1 > info!.end;
-  builder.putPartition(info!, nextId + 1, exhausted ? PartitionStatus.READONLY : info!.status);
+  advancePastInode(builder, info!, nextId);
   return inode;
 }
 
