@@ -19,6 +19,7 @@ import { META_READ_METHODS, MetaStatusCode, SERVICES, type DecodeResult } from '
 import { groupIdOf } from '../server/peer-id.ts';
 import { prepareCompatRename, type CompatRenameRequest } from './compat-rename.ts';
 import type { ServiceBackend } from './service-backend.ts';
+import { statusCodeHandlers } from './unary-handlers.ts';
 import { toExecutorShape, toWireShape } from './wire-shapes.ts';
 
 export const META_SERVICE = 'curvefs.metaserver.MetaServerService';
@@ -61,14 +62,5 @@ export async function serveMetaCall(backend: ServiceBackend, method: WireMethod,
 
 /** The grpc-js implementation of MetaServerService (for server.addService with serverServiceDefinition). */
 export function metaServiceHandlers(backend: ServiceBackend): grpc.UntypedServiceImplementation {
-  const handlers: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(SERVICES[META_SERVICE]) as WireMethod[]) {
-    handlers[method] = (call: grpc.ServerUnaryCall<DecodeResult<unknown>, WireAnswer>, callback: grpc.sendUnaryData<WireAnswer>) => {
-      serveMetaCall(backend, method, call.request).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback({ code: 13, details: `internal error: ${(error as Error).message}` } as grpc.ServiceError),
-      );
-    };
-  }
-  return handlers;
+  return statusCodeHandlers(Object.keys(SERVICES[META_SERVICE]) as WireMethod[], (method, decoded) => serveMetaCall(backend, method, decoded));
 }

@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { MetaStatusCode, SERVICES, type DecodeResult, type MetaraftRenameRequest } from '../proto/index.ts';
 import { groupIdOf } from '../server/peer-id.ts';
 import type { ServiceBackend } from './service-backend.ts';
+import { statusCodeHandlers } from './unary-handlers.ts';
 import { toExecutorShape, toWireShape } from './wire-shapes.ts';
 
 export const METARAFT_SERVICE = 'metaraft.meta.MetaraftService';
@@ -46,15 +47,5 @@ const SERVERS: Record<MetaraftMethod, (backend: ServiceBackend, decoded: DecodeR
 
 /** The grpc-js implementation of MetaraftService (for server.addService with serverServiceDefinition). */
 export function metaraftServiceHandlers(backend: ServiceBackend): grpc.UntypedServiceImplementation {
-  const handlers: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(SERVICES[METARAFT_SERVICE]) as MetaraftMethod[]) {
-    const serve = SERVERS[method];
-    handlers[method] = (call: grpc.ServerUnaryCall<DecodeResult<never>, WireAnswer>, callback: grpc.sendUnaryData<WireAnswer>) => {
-      serve(backend, call.request).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback({ code: 13, details: `internal error: ${(error as Error).message}` } as grpc.ServiceError),
-      );
-    };
-  }
-  return handlers;
+  return statusCodeHandlers(Object.keys(SERVICES[METARAFT_SERVICE]) as MetaraftMethod[], (method, decoded) => SERVERS[method](backend, decoded));
 }

@@ -30,6 +30,7 @@ import {
   type TxUnlinkRequest,
 } from '../proto/index.ts';
 import type { ServiceBackend } from './service-backend.ts';
+import { statusCodeHandlers } from './unary-handlers.ts';
 import { toWireShape } from './wire-shapes.ts';
 
 export const TX_SERVICE = 'metaraft.tx.TxService';
@@ -76,14 +77,5 @@ export async function serveTx(backend: ServiceBackend, method: TxMethod, decoded
 
 /** The grpc-js implementation of TxService (for server.addService with serverServiceDefinition). */
 export function txServiceHandlers(backend: ServiceBackend): grpc.UntypedServiceImplementation {
-  const handlers: grpc.UntypedServiceImplementation = {};
-  for (const method of Object.keys(SERVICES[TX_SERVICE]) as TxMethod[]) {
-    handlers[method] = (call: grpc.ServerUnaryCall<DecodeResult<unknown>, WireAnswer>, callback: grpc.sendUnaryData<WireAnswer>) => {
-      serveTx(backend, method, call.request).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback({ code: 13, details: `internal error: ${(error as Error).message}` } as grpc.ServiceError),
-      );
-    };
-  }
-  return handlers;
+  return statusCodeHandlers(Object.keys(SERVICES[TX_SERVICE]) as TxMethod[], (method, decoded) => serveTx(backend, method, decoded));
 }
