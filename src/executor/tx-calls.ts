@@ -16,7 +16,7 @@ import { FsFileType } from '../metastore/types.ts';
 import type { Inode, Time } from '../metastore/types.ts';
 import { DentryFlag } from '../proto/metaserver-types.ts';
 import { NEW_INODE, compareAttempts, conflictingLocks, isDirmoveLockOnly, locksOfPart, txIdKey } from '../metastore/tx-records.ts';
-import type { Attempt, CoordinatorRef, TxCondition, TxEffect, TxId, TxIntent, TxPart, TxRecord } from '../metastore/tx-records.ts';
+import type { Attempt, TxCondition, TxEffect, TxId, TxIntent, TxPart, TxRecord } from '../metastore/tx-records.ts';
 import { answer, blocked, checkPartition, newBuilder, write } from './call-context.ts';
 import type { CallContext, CallOutcome } from './call-context.ts';
 import { advancePastInode, inodeAllocationRefusal, newInode, nextInodeIdOf } from './inode-calls.ts';

@@ -10,14 +10,12 @@
  * are Date.now() instants, so this remote runs on the wall clock.
  */
 import {
-  MetaStatusCode,
   type Encodable,
   type MethodName,
   type RequestOf,
   type ResponseOf,
   type ServiceName,
   type TxPrepareRequest,
-  type TxPrepareResponse,
   type TxResolveRequest,
   type TxResolveResponse,
   type TxStatusRequest,

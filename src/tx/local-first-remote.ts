@@ -8,7 +8,6 @@
 import type { GetDentryRequest, GetDentryResponse, GetInodeRequest, GetInodeResponse } from '../executor/requests.ts';
 import type {
   TxPrepareRequest,
-  TxPrepareResponse,
   TxResolveRequest,
   TxResolveResponse,
   TxStatusRequest,

@@ -40,7 +40,7 @@ import type { CopysetNode } from '../server/copyset-node.ts';
 import type { TxHandlers } from '../service/tx-service.ts';
 import { crc32c } from '../storage/checksum.ts';
 import { MAX_TX_ANCESTRY, RouteTable, addressOf, groupKeyOf, partOf, planCreate, planLink, planRename, planUnlink } from './tx-planner.ts';
-import type { Plan, PlanReader, PlanResult } from './tx-planner.ts';
+import type { PlanReader, PlanResult } from './tx-planner.ts';
 import { AnchorQueue } from './anchor-queue.ts';
 import { isWellFormedCreate, isWellFormedLink, isWellFormedRename, isWellFormedUnlink } from './tx-request-checks.ts';
 import { LocalFirstRemote } from './local-first-remote.ts';
