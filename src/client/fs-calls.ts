@@ -199,19 +199,26 @@ export class FsCalls {
       ...routedTo(partition),
       fsId: this.fsId,
       length: fields.length ?? 0,
-      uid: fields.uid,
-      gid: fields.gid,
-      mode: modeOf(fields.type, fields.mode),
-      type: fields.type,
+      ...nodeAttributesOf(fields),
       parent: fields.parent,
-      ...(fields.rdev === undefined ? {} : { rdev: fields.rdev }),
-      ...(fields.symlink === undefined ? {} : { symlink: fields.symlink }),
       create,
     };
     const response = await this.client.createInode(request, options);
     if (response.inode === undefined) throw new MetaClientError('CreateInode', MetaStatusCode.UNKNOWN_ERROR);
     return response.inode;
   }
+}
+
+/** A new node's attributes as CreateInode and TxService.Create carry them (the mode with its file-type bits). */
+export function nodeAttributesOf(fields: NewInodeFields): { type: FsFileType; mode: number; uid: number; gid: number; rdev?: number; symlink?: string } {
+  return {
+    type: fields.type,
+    mode: modeOf(fields.type, fields.mode),
+    uid: fields.uid,
+    gid: fields.gid,
+    ...(fields.rdev === undefined ? {} : { rdev: fields.rdev }),
+    ...(fields.symlink === undefined ? {} : { symlink: fields.symlink }),
+  };
 }
 
 /** Every candidate partition was full (or none is READWRITE). */

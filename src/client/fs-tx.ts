@@ -11,7 +11,7 @@
  */
 import { MetaStatusCode, type Inode, type PartitionInfo, type Time, type TxIdWire, type TxNameRef } from '../proto/index.ts';
 import { FsError, MetaClientError, isMetaError } from './client-errors.ts';
-import { modeOf, type FsCalls, type NewInodeFields } from './fs-calls.ts';
+import { nodeAttributesOf, type FsCalls, type NewInodeFields } from './fs-calls.ts';
 import type { CallOptions } from './meta-server-client.ts';
 import type { TxIdSource } from './tx-ids.ts';
 import { txRoutesOf } from './tx-routes.ts';
@@ -72,12 +72,7 @@ export class FsTxCalls {
           ...envelope,
           dst,
           inodePartitionId: inodePartition.partitionId,
-          type: fields.type,
-          mode: modeOf(fields.type, fields.mode),
-          uid: fields.uid,
-          gid: fields.gid,
-          ...(fields.rdev === undefined ? {} : { rdev: fields.rdev }),
-          ...(fields.symlink === undefined ? {} : { symlink: fields.symlink }),
+          ...nodeAttributesOf(fields),
           ...(fields.length === undefined ? {} : { length: fields.length }),
         },
         options,
