@@ -29,7 +29,7 @@
 import { performance } from 'node:perf_hooks';
 import { MetaClientError } from '../src/client/client-errors.ts';
 import { FsCalls, modeOf, routedTo, type NewInodeFields } from '../src/client/fs-calls.ts';
-import { FsClient } from '../src/client/fs-client.ts';
+import { FsClient, systemTime } from '../src/client/fs-client.ts';
 import { FsTxCalls } from '../src/client/fs-tx.ts';
 import { TxIdSource } from '../src/client/tx-ids.ts';
 import { MetaServerClient } from '../src/client/meta-server-client.ts';
@@ -107,7 +107,7 @@ async function contendedFlip(move: MoveFile, pair: Pair, outcomes: HotOutcomes):
     if (!(error instanceof MetaClientError)) throw error;
     if (error.code === 'NOT_FOUND') {
       outcomes.lostRace++;
-      pair.sides[0] = pair.sides[0] === side ? (side === 0 ? 1 : 0) : pair.sides[0]!;
+      if (pair.sides[0] === side) pair.sides[0] = side === 0 ? 1 : 0;
       return;
     }
     outcomes.refused.set(error.code, (outcomes.refused.get(error.code) ?? 0) + 1);
@@ -124,7 +124,6 @@ function viaMetaraftRename(client: MetaServerClient, partitionOf: (inodeId: numb
   return async (from, to, name) => {
     const src = partitionOf(from);
     const dst = partitionOf(to);
-    const ms = Date.now();
     await client.rename({
       poolId: src.poolId,
       copysetId: src.copysetId,
@@ -135,7 +134,7 @@ function viaMetaraftRename(client: MetaServerClient, partitionOf: (inodeId: numb
       dstPartitionId: dst.partitionId,
       dstParentInodeId: to,
       dstName: name,
-      create: { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 },
+      create: systemTime(),
     });
   };
 }
@@ -147,8 +146,7 @@ function viaMetaraftRename(client: MetaServerClient, partitionOf: (inodeId: numb
 async function mkdirIn(client: MetaServerClient, parent: number, name: string, partition: PartitionInfo): Promise<number> {
   const calls = new FsCalls(client, FS_ID);
   const options = { deadlineMs: client.deadline() };
-  const ms = Date.now();
-  const time = { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+  const time = systemTime();
   const created = await client.createInode({ ...routedTo(partition), fsId: FS_ID, length: 0, uid: DIR_ATTRIBUTES.uid, gid: DIR_ATTRIBUTES.gid, mode: modeOf(FsFileType.TYPE_DIRECTORY, DIR_ATTRIBUTES.mode), type: FsFileType.TYPE_DIRECTORY, parent, create: time }, options);
   const inodeId = created.inode!.inodeId;
   await calls.createDentry(parent, name, inodeId, FsFileType.TYPE_DIRECTORY, time, options);
@@ -268,7 +266,8 @@ async function run({ sizes, report }: SuiteContext): Promise<void> {
     report.figure({ name: 'cross-copyset vs same-partition', value: cross!.perSecond / baseline.result.perSecond, unit: 'x', target: { op: '>=', value: CROSS_COPYSET_TARGET } });
 
     await directoryMoves(report, fs, await preparePairs(client, fs, 'dirmove', phases.inFlight, files, home, otherCopyset, 'directories'), cross!, phases, cluster.servers);
-    await hotName(report, fs, client, await preparePairs(client, fs, 'hot', 1, 1, home, otherCopyset), cross!, phases, cluster.servers);
+    const [hotPair] = await preparePairs(client, fs, 'hot', 1, 1, home, otherCopyset);
+    await hotName(report, fs, client, hotPair!, cross!, phases, cluster.servers);
     await createsAndLinks(report, client, { home, otherCopyset }, crossCopysetPairs.slice(0, phases.inFlight), files, phases, cluster.servers);
     await entriesPerRename(report, client, layout.copysetIds, { baseline: viaMetaraftRename(client, partitionOf), cross: viaFsClient(fs) }, { baseline: baselinePairs[0]!, cross: crossCopysetPairs[0]! });
 
@@ -291,8 +290,7 @@ function reportPath(report: Reporter, name: string, result: LoadResult, baseline
  * (cross-copyset): the cost of conflicts beside the unrelated-directories figure of the
  * same run. Workers losing the race get NOT_FOUND, as POSIX says; they are counted.
  */
-async function hotName(report: Reporter, fs: FsClient, client: MetaServerClient, pairs: readonly Pair[], unrelated: LoadResult, phases: Phases, servers: readonly ServerProcess[]): Promise<void> {
-  const pair = pairs[0]!;
+async function hotName(report: Reporter, fs: FsClient, client: MetaServerClient, pair: Pair, unrelated: LoadResult, phases: Phases, servers: readonly ServerProcess[]): Promise<void> {
   const outcomes: HotOutcomes = { moved: 0, lostRace: 0, refused: new Map() };
   progress(`cross-copyset renames of one name by ${phases.inFlight} workers`);
   const before = { ...client.caller.stats };
@@ -346,10 +344,6 @@ async function createsAndLinks(
   const calls = new FsCalls(client, FS_ID);
   const tx = new FsTxCalls(calls, new TxIdSource());
   const options = { deadlineMs: client.deadline() };
-  const time = (): { sec: number; nsec: number } => {
-    const ms = Date.now();
-    return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
-  };
   const fileIn = (parent: number): NewInodeFields => ({ type: FsFileType.TYPE_FILE, parent, mode: FILE_ATTRIBUTES.mode, uid: FILE_ATTRIBUTES.uid, gid: FILE_ATTRIBUTES.gid });
   // Each worker's `a` lives in `home`; the inodes it links live in its `b` (another
   // copyset). It links them in turn: a link's intent on its inode lasts until the resolve
@@ -357,14 +351,14 @@ async function createsAndLinks(
   const targets = await Promise.all(
     pairs.map(async (pair, w) => {
       const made: number[] = [];
-      for (let k = 0; k < files; k++) made.push((await tx.create(where.otherCopyset, `link-target-${w}-${k}`, fileIn(pair.b), time(), options)).inodeId);
+      for (let k = 0; k < files; k++) made.push((await tx.create(where.otherCopyset, `link-target-${w}-${k}`, fileIn(pair.b), systemTime(), options)).inodeId);
       return made;
     }),
   );
   const runs: [string, string, (w: number, i: number) => Promise<unknown>][] = [
-    ['creates, inode in the parent\'s copyset', 'creates', (w, i) => tx.create(where.home, `c-${i}`, fileIn(pairs[w]!.a), time(), options)],
-    ['creates, inode in another copyset', 'creates', (w, i) => tx.create(where.otherCopyset, `x-${i}`, fileIn(pairs[w]!.a), time(), options)],
-    ['links of an inode in another copyset', 'links', (w, i) => tx.link(targets[w]![i % files]!, pairs[w]!.a, `l-${i}`, time(), options)],
+    ['creates, inode in the parent\'s copyset', 'creates', (w, i) => tx.create(where.home, `c-${i}`, fileIn(pairs[w]!.a), systemTime(), options)],
+    ['creates, inode in another copyset', 'creates', (w, i) => tx.create(where.otherCopyset, `x-${i}`, fileIn(pairs[w]!.a), systemTime(), options)],
+    ['links of an inode in another copyset', 'links', (w, i) => tx.link(targets[w]![i % files]!, pairs[w]!.a, `l-${i}`, systemTime(), options)],
   ];
   let single: LoadResult | undefined;
   for (const [name, unit, op] of runs) {

@@ -17,7 +17,8 @@ import { ClientCallError, FsClient, FsError, MetaClientError, type RetryPolicy }
 import { FsFileType, type Inode } from '../../src/proto/index.ts';
 import type { Operation } from '../../src/testing/linearizability.ts';
 import { partitionsOf, txCountsOf } from './fsck.ts';
-import { sleep, type TxCluster } from './tx-cluster.ts';
+import { sleep } from '../service/harness.ts';
+import type { TxCluster } from './tx-cluster.ts';
 import type { Errno, NodeKind, NsInput, NsOutput } from './concurrent-model.ts';
 
 /** The copyset every new inode goes to; the working directories' entries live in the others. */

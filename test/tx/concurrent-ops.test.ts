@@ -24,7 +24,8 @@ import { ROOT_INODE_ID, type FsClient } from '../../src/client/index.ts';
 import { checkOperations } from '../../src/testing/linearizability.ts';
 import { Random } from '../../src/testing/random.ts';
 import { fsck } from './fsck.ts';
-import { TxCluster, sleep } from './tx-cluster.ts';
+import { sleep } from '../service/harness.ts';
+import { TxCluster } from './tx-cluster.ts';
 import { NEW_INODE_COPYSET, HistoryRecorder, crossingClient, describeFault, injectFault, namesUnderRemovedDirectories, perform, quiesce, type Fault } from './concurrent-harness.ts';
 import { describeNsOperation, initialState, namespaceModel, type NodeKind, type NsInput, type NsOutput } from './concurrent-model.ts';
 import {

@@ -9,7 +9,8 @@
  */
 import { ROOT_INODE_ID, type FsClient } from '../../src/client/index.ts';
 import { Random } from '../../src/testing/random.ts';
-import { sleep, type TxCluster } from './tx-cluster.ts';
+import { sleep } from '../service/harness.ts';
+import type { TxCluster } from './tx-cluster.ts';
 import { NEW_INODE_COPYSET, injectFault, perform } from './concurrent-harness.ts';
 import type { NsOutput } from './concurrent-model.ts';
 

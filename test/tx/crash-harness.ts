@@ -10,7 +10,8 @@ import type { TxPrepareRequest, TxResolveRequest, TxResolveResponse } from '../.
 import type { MetaServer } from '../../src/server/meta-server.ts';
 import type { TxStep } from '../../src/tx/tx-manager.ts';
 import { TxRemoteError, type CopysetAddress, type TxPrepareAnswer, type TxRemote } from '../../src/tx/tx-remote.ts';
-import { sleep, waitUntil, type TxCluster } from './tx-cluster.ts';
+import { sleep, waitFor } from '../service/harness.ts';
+import type { TxCluster } from './tx-cluster.ts';
 import { mulberry32 } from '../../src/testing/random.ts';
 
 /** How long a trap waits for its step to be reached by the tx under test. */
@@ -140,7 +141,7 @@ export function tasksLeft(cluster: TxCluster): number {
  * their own timers).
  */
 export async function quiesce(cluster: TxCluster, timeoutMs: number, wake = false): Promise<void> {
-  await waitUntil(
+  await waitFor(
     async () => {
       if (wake) await wakeLeaders(cluster);
       await Promise.all(cluster.running().map((i) => cluster.servers[i]!.txBackground?.scan()));

@@ -5,10 +5,10 @@
  * names, nlink and parent lists, read through a healthy client. An operation that is
  * all-or-nothing shows exactly one of the two pictures.
  */
-import { FsClient, MetaClientError, ROOT_INODE_ID } from '../../src/client/index.ts';
+import { FsClient, MetaClientError, ROOT_INODE_ID, systemTime } from '../../src/client/index.ts';
 import { FsTxCalls } from '../../src/client/fs-tx.ts';
 import { TxIdSource } from '../../src/client/tx-ids.ts';
-import { FsFileType, type Time, type TxIdWire } from '../../src/proto/index.ts';
+import { FsFileType, type TxIdWire } from '../../src/proto/index.ts';
 import type { TxCluster } from './tx-cluster.ts';
 
 /** `rmdir-nonempty`: an rmdir the secondary refuses at prepare (TARGET_DIRECTORY_EXIST): the answer must be a refusal. */
@@ -131,7 +131,7 @@ async function prepareRename(cluster: TxCluster, tag: string, layout: RenameLayo
     secondary: layout.dst,
     involved: [...involved],
     run: (fs) => fs.rename(x, 'a', y, 'b'),
-    resend: (tx, deadlineMs) => tx.rename(x, 'a', y, 'b', nowTime(), { deadlineMs }),
+    resend: (tx, deadlineMs) => tx.rename(x, 'a', y, 'b', systemTime(), { deadlineMs }),
     observe: async (fs) => ({
       'X/a': await nameOf(fs, x, 'a'),
       'Y/b': await nameOf(fs, y, 'b'),
@@ -149,7 +149,7 @@ async function prepareRename(cluster: TxCluster, tag: string, layout: RenameLayo
 async function prepareCreate(cluster: TxCluster, tag: string): Promise<PreparedOp> {
   const y = (await cluster.mkdirIn(ROOT_INODE_ID, `${tag}-y`, 2)).inodeId;
   const inodePartition = cluster.partitionsOfCopyset(3)[0]!;
-  const create = (tx: FsTxCalls, deadlineMs: number): Promise<unknown> => tx.create(inodePartition, 'f', { type: FsFileType.TYPE_FILE, parent: y, ...FILE }, nowTime(), { deadlineMs });
+  const create = (tx: FsTxCalls, deadlineMs: number): Promise<unknown> => tx.create(inodePartition, 'f', { type: FsFileType.TYPE_FILE, parent: y, ...FILE }, systemTime(), { deadlineMs });
   const observe = async (fs: FsClient): Promise<Picture> => {
     const named = await nameOf(fs, y, 'f');
     return {
@@ -183,7 +183,7 @@ async function prepareLink(cluster: TxCluster, tag: string): Promise<PreparedOp>
     secondary: 3,
     involved: [2, 3],
     run: (fs) => fs.link(i, y, 'b'),
-    resend: (tx, deadlineMs) => tx.link(i, y, 'b', nowTime(), { deadlineMs }),
+    resend: (tx, deadlineMs) => tx.link(i, y, 'b', systemTime(), { deadlineMs }),
     observe: async (fs) => ({ 'X/a': await nameOf(fs, x, 'a'), 'Y/b': await nameOf(fs, y, 'b'), i: await inodeOf(fs, i), Y: await inodeOf(fs, y) }),
     before: { 'X/a': i, 'Y/b': 'absent', i: live(1, x), Y: live(2, ROOT_INODE_ID) },
     after: { 'X/a': i, 'Y/b': i, i: live(2, x, y), Y: live(2, ROOT_INODE_ID) },
@@ -205,7 +205,7 @@ async function prepareUnlink(cluster: TxCluster, tag: string, directory: boolean
     secondary: 3,
     involved: [2, 3],
     run: (fs) => (directory ? fs.rmdir(y, 'b') : fs.unlink(y, 'b')),
-    resend: (tx, deadlineMs) => tx.unlink(y, 'b', directory, nowTime(), { deadlineMs }),
+    resend: (tx, deadlineMs) => tx.unlink(y, 'b', directory, systemTime(), { deadlineMs }),
     observe: async (fs) => ({ 'Y/b': await nameOf(fs, y, 'b'), i: await inodeOf(fs, i), Y: await inodeOf(fs, y) }),
     before: { 'Y/b': i, i: directory ? live(2, y) : live(1, y), Y: live(directory ? 3 : 2, ROOT_INODE_ID) },
     after: { 'Y/b': 'absent', i: 'trash', Y: live(2, ROOT_INODE_ID) },
@@ -233,7 +233,3 @@ export class ReplayedTxId extends TxIdSource {
   override answered(): void {}
 }
 
-function nowTime(): Time {
-  const ms = Date.now();
-  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
-}

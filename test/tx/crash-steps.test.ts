@@ -43,7 +43,8 @@ import {
 } from './crash-harness.ts';
 import { ReplayedTxId, prepareOp, type OpKind, type Picture, type PreparedOp } from './crash-ops.ts';
 import { formatViolations, fsck } from './fsck.ts';
-import { TxCluster, sleep } from './tx-cluster.ts';
+import { sleep } from '../service/harness.ts';
+import { TxCluster } from './tx-cluster.ts';
 
 /** `anchor`: the leader of the copyset holding the fs-wide directory-move lock (directory moves only). */
 type Victim = 'home' | 'secondary' | 'follower' | 'client' | 'anchor';

@@ -20,13 +20,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsCalls, FsClient, MetaServerClient, ROOT_INODE_ID, modeOf, type FsClientOptions, type PartitionRoute, type RetryPolicy } from '../../src/client/index.ts';
+import { FsCalls, FsClient, MetaServerClient, ROOT_INODE_ID, modeOf, systemTime, type FsClientOptions, type PartitionRoute, type RetryPolicy } from '../../src/client/index.ts';
 import { routedTo } from '../../src/client/fs-calls.ts';
 import { createFileSystem, partitionLayout, type FileSystemLayout } from '../../src/demo/cluster-setup.ts';
 import { FsFileType, type Inode, type PartitionInfo } from '../../src/proto/index.ts';
 import { MetaServer } from '../../src/server/meta-server.ts';
 import type { MetaServerConfig } from '../../src/server/meta-server-config.ts';
 import type { MetaStore } from '../../src/metastore/metastore.ts';
+import { sleep } from '../service/harness.ts';
 
 /** Fast timers: 20 ms ticks, a 200 ms election timeout (leases need ≥ 4 ticks of room); no fsync. */
 export const TX_CLUSTER_TUNING: Partial<MetaServerConfig> = { tickMs: 20, electionTicks: 10, fsync: false, requestTimeoutMs: 5_000 };
@@ -253,7 +254,7 @@ export class TxCluster {
     const client = this.admin();
     const calls = new FsCalls(client, this.fsId);
     const options = { deadlineMs: client.deadline() };
-    const time = nowTime();
+    const time = systemTime();
     const created = await client.createInode(
       { ...routedTo(partition), fsId: this.fsId, length: 0, uid: DEFAULT_OWNER.uid, gid: DEFAULT_OWNER.gid, mode: modeOf(type, type === FsFileType.TYPE_DIRECTORY ? 0o755 : 0o644), type, parent, create: time },
       options,
@@ -319,20 +320,4 @@ export class TxCluster {
   }
 }
 
-function nowTime(): { sec: number; nsec: number } {
-  const ms = Date.now();
-  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
-}
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls until `condition` holds: a bounded wait, not a timing assertion. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(POLL_MS);
-  }
-}
