@@ -13,13 +13,12 @@
 export class AnchorQueue {
   /** Per queue: the promise that settles when its last member is done. */
   private readonly tails = new Map<string, Promise<void>>();
+  private waiting = 0;
 
-  /** Members queued or running, over all queues (tests, status). */
+  /** Members queued or running, over all queues (tests). */
   get length(): number {
     return this.waiting;
   }
-
-  private waiting = 0;
 
   async run<T>(queue: string, maxWaitMs: number, work: () => Promise<T>, timedOut: () => T): Promise<T> {
     const previous = this.tails.get(queue) ?? Promise.resolve();
